@@ -1,0 +1,12 @@
+// Package all lists cocogen's generators in the order their output is
+// merged. Adapters (CLI, Argo CD plugin, KRM function) render with this list.
+package all
+
+import (
+	"github.com/cocogen/cocogen/generators"
+)
+
+// Generators returns a fresh list of every generator, in merge order.
+func Generators() []generators.Generator {
+	return []generators.Generator{}
+}

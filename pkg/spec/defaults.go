@@ -1,0 +1,283 @@
+package spec
+
+// All defaults of a Pattern are applied here, in one place, after decoding
+// and before validation; README.md documents the same table.
+
+// Role names of a cluster group.
+const (
+	// RoleHub runs ACM, Trustee/KBS and the Argo CD that bootstraps spokes.
+	RoleHub = "hub"
+	// RoleWorkloads runs confidential workloads (the sandboxed containers
+	// operator and, on clouds, peer pods).
+	RoleWorkloads = "workloads"
+)
+
+// Default values, named so that generators and documentation agree.
+const (
+	DefaultTargetRevision  = "main"
+	DefaultRenderedPath    = "rendered"
+	DefaultArgoCDNamespace = "openshift-gitops"
+	// DefaultAzureInstanceSize is the smallest AMD SEV-SNP confidential VM
+	// size, the one the peer-pods documentation starts from.
+	DefaultAzureInstanceSize = "Standard_DC2as_v5"
+	DefaultAWSInstanceSize   = "m6a.large"
+	DefaultIBMInstanceSize   = "bx3dc-2x10"
+	DefaultKataConfigName    = "default-kata-config"
+	DefaultPeerPodsLimit     = 10
+	DefaultProxyTimeout      = "5m"
+	DefaultVXLANPort         = 4789
+)
+
+// DefaultAzureInstanceSizes are the DCasv5 (SEV-SNP) sizes offered when a
+// group lists none.
+var DefaultAzureInstanceSizes = []string{"Standard_DC2as_v5", "Standard_DC4as_v5", "Standard_DC8as_v5"}
+
+// Preset operator package names.
+const (
+	OperatorSandboxedContainers = "sandboxed-containers-operator"
+	OperatorTrustee             = "trustee-operator"
+	OperatorACM                 = "advanced-cluster-management"
+	OperatorExternalSecrets     = "openshift-external-secrets-operator"
+)
+
+// Presets are the OLM subscriptions of the operators a CoCo pattern needs,
+// as published in the Red Hat operator catalog. A group's operators entry
+// with one of these names starts from the preset; any field it sets wins.
+var Presets = map[string]Operator{
+	OperatorSandboxedContainers: {
+		Name: OperatorSandboxedContainers, Namespace: "openshift-sandboxed-containers-operator",
+		Channel: "stable", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
+		StartingCSV: "sandboxed-containers-operator.v1.10.1", InstallPlanApproval: "Automatic",
+		TargetNamespaces: []string{"openshift-sandboxed-containers-operator"},
+	},
+	OperatorTrustee: {
+		Name: OperatorTrustee, Namespace: "trustee-operator-system",
+		Channel: "stable", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
+		StartingCSV: "trustee-operator.v0.4.1", InstallPlanApproval: "Automatic",
+		TargetNamespaces: []string{"trustee-operator-system"},
+	},
+	OperatorACM: {
+		Name: OperatorACM, Namespace: "open-cluster-management",
+		Channel: "release-2.13", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
+		InstallPlanApproval: "Automatic",
+		TargetNamespaces:    []string{"open-cluster-management"},
+	},
+	OperatorExternalSecrets: {
+		Name: OperatorExternalSecrets, Namespace: "external-secrets-operator",
+		Channel: "stable-v1", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
+		InstallPlanApproval: "Automatic",
+	},
+}
+
+// Default fills every omitted field with its documented default. It never
+// overrides a value the author set.
+func (p *Pattern) Default() {
+	s := &p.Spec
+	setString(&s.Source.TargetRevision, DefaultTargetRevision)
+	setString(&s.Source.RenderedPath, DefaultRenderedPath)
+	setString(&s.ArgoCD.Namespace, DefaultArgoCDNamespace)
+	setString(&s.ArgoCD.Instance, p.Metadata.Name)
+	if s.ArgoCD.HealthCustomization == nil {
+		s.ArgoCD.HealthCustomization = ptr(true)
+	}
+	for i := range s.ClusterGroups {
+		s.ClusterGroups[i].defaultGroup(p)
+	}
+	s.InitData.defaultInitData()
+	s.Trustee.defaultTrustee()
+}
+
+func (g *ClusterGroup) defaultGroup(p *Pattern) {
+	g.Platform.defaultPlatform()
+	if g.Operators == nil {
+		// Omitted operators means "what the roles need"; an explicit empty
+		// list means none.
+		if g.HasRole(RoleHub) {
+			g.Operators = append(g.Operators, Operator{Name: OperatorACM}, Operator{Name: OperatorTrustee}, Operator{Name: OperatorExternalSecrets})
+		}
+		if g.HasRole(RoleWorkloads) {
+			g.Operators = append(g.Operators, Operator{Name: OperatorSandboxedContainers})
+		}
+	}
+	for i := range g.Operators {
+		g.Operators[i].applyPreset()
+	}
+	if g.KataConfig == nil && g.HasRole(RoleWorkloads) {
+		g.KataConfig = &KataConfig{}
+	}
+	if k := g.KataConfig; k != nil {
+		setString(&k.Name, DefaultKataConfigName)
+		if k.PeerPods == nil {
+			k.PeerPods = ptr(g.Platform.Type != PlatformBareMetal)
+		}
+	}
+	for i := range g.Applications {
+		a := &g.Applications[i]
+		setString(&a.Project, g.Name)
+		for _, src := range a.allSources() {
+			if src.Chart == "" {
+				setString(&src.RepoURL, p.Spec.Source.RepoURL)
+				setString(&src.TargetRevision, p.Spec.Source.TargetRevision)
+			}
+		}
+		if a.SyncPolicy == nil {
+			a.SyncPolicy = &SyncPolicy{}
+		}
+		sp := a.SyncPolicy
+		if !sp.Manual {
+			if sp.Prune == nil {
+				sp.Prune = ptr(true)
+			}
+			if sp.SelfHeal == nil {
+				sp.SelfHeal = ptr(true)
+			}
+		}
+		if sp.Retry == nil {
+			sp.Retry = &Retry{}
+		}
+		if sp.Retry.Limit == nil {
+			sp.Retry.Limit = ptr(int64(5))
+		}
+		setString(&sp.Retry.Duration, "5s")
+		if sp.Retry.Factor == nil {
+			sp.Retry.Factor = ptr(int64(2))
+		}
+		setString(&sp.Retry.MaxDuration, "3m")
+		if c := a.Confidential; c != nil {
+			setString(&c.RuntimeClassName, g.DefaultRuntimeClass())
+		}
+	}
+}
+
+func (pl *Platform) defaultPlatform() {
+	switch pl.Type {
+	case PlatformAzure:
+		if pl.Azure == nil {
+			pl.Azure = &AzurePlatform{}
+		}
+		az := pl.Azure
+		if az.InstanceSizes == nil {
+			az.InstanceSizes = append([]string(nil), DefaultAzureInstanceSizes...)
+		}
+		setString(&az.DefaultInstanceSize, DefaultAzureInstanceSize)
+		if az.CloudConfig == nil {
+			az.CloudConfig = &ConfigMapKeyRef{Namespace: "openshift-cloud-controller-manager", Name: "cloud-conf", Key: "cloud.conf"}
+		}
+		if az.Credentials == nil {
+			az.Credentials = &SecretRef{Namespace: "openshift-cloud-controller-manager", Name: "azure-cloud-credentials"}
+		}
+	case PlatformAWS:
+		if pl.AWS == nil {
+			pl.AWS = &AWSPlatform{}
+		}
+		setString(&pl.AWS.DefaultInstanceSize, DefaultAWSInstanceSize)
+		if pl.AWS.InstanceSizes == nil {
+			pl.AWS.InstanceSizes = []string{pl.AWS.DefaultInstanceSize}
+		}
+		if pl.AWS.Credentials == nil {
+			pl.AWS.Credentials = &SecretRef{Namespace: "openshift-cloud-controller-manager", Name: "aws-cloud-credentials"}
+		}
+	case PlatformIBMCloud:
+		if pl.IBMCloud == nil {
+			pl.IBMCloud = &IBMCloudPlatform{}
+		}
+		setString(&pl.IBMCloud.DefaultInstanceSize, DefaultIBMInstanceSize)
+		if pl.IBMCloud.InstanceSizes == nil {
+			pl.IBMCloud.InstanceSizes = []string{pl.IBMCloud.DefaultInstanceSize}
+		}
+		if pl.IBMCloud.Credentials == nil {
+			pl.IBMCloud.Credentials = &SecretRef{Namespace: "openshift-cloud-controller-manager", Name: "ibm-cloud-credentials"}
+		}
+	case PlatformBareMetal:
+		return
+	default:
+		return
+	}
+	if pl.PeerPods == nil {
+		pl.PeerPods = &PeerPods{}
+	}
+	pp := pl.PeerPods
+	if pp.LimitPerNode == nil {
+		pp.LimitPerNode = ptr(DefaultPeerPodsLimit)
+	}
+	setString(&pp.ProxyTimeout, DefaultProxyTimeout)
+	if pp.VXLANPort == nil {
+		pp.VXLANPort = ptr(DefaultVXLANPort)
+	}
+	if pp.DisableCVM == nil {
+		pp.DisableCVM = ptr(false)
+	}
+}
+
+func (o *Operator) applyPreset() {
+	preset, ok := Presets[o.Name]
+	if !ok {
+		setString(&o.SourceNamespace, "openshift-marketplace")
+		setString(&o.InstallPlanApproval, "Automatic")
+		return
+	}
+	setString(&o.Namespace, preset.Namespace)
+	setString(&o.Channel, preset.Channel)
+	setString(&o.Source, preset.Source)
+	setString(&o.SourceNamespace, preset.SourceNamespace)
+	setString(&o.StartingCSV, preset.StartingCSV)
+	setString(&o.InstallPlanApproval, preset.InstallPlanApproval)
+	if o.TargetNamespaces == nil {
+		o.TargetNamespaces = append([]string(nil), preset.TargetNamespaces...)
+	}
+}
+
+func (d *InitData) defaultInitData() {}
+
+func (t *Trustee) defaultTrustee() {
+	setString(&t.Namespace, "trustee-operator-system")
+}
+
+// HasRole reports whether the group has the given role.
+func (g *ClusterGroup) HasRole(role string) bool {
+	for _, r := range g.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// PeerPods reports whether the group's confidential pods run as peer-pod VMs.
+func (g *ClusterGroup) PeerPods() bool {
+	return g.KataConfig != nil && g.KataConfig.PeerPods != nil && *g.KataConfig.PeerPods
+}
+
+// DefaultRuntimeClass is the kata runtime class confidential pods of the
+// group use: kata-remote for peer pods, kata-qemu-<tee> on bare metal
+// (the classes the CoCo operator installs).
+func (g *ClusterGroup) DefaultRuntimeClass() string {
+	if g.Platform.Type == PlatformBareMetal && g.Platform.BareMetal != nil {
+		return "kata-qemu-" + g.Platform.BareMetal.TEE
+	}
+	if g.PeerPods() {
+		return "kata-remote"
+	}
+	return "kata"
+}
+
+// allSources returns pointers to every source of the application, single
+// or multi.
+func (a *Application) allSources() []*AppSource {
+	if a.Source != nil {
+		return []*AppSource{a.Source}
+	}
+	out := make([]*AppSource, len(a.Sources))
+	for i := range a.Sources {
+		out[i] = &a.Sources[i]
+	}
+	return out
+}
+
+func setString(s *string, def string) {
+	if *s == "" {
+		*s = def
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,295 @@
+package spec
+
+// APIVersion and Kind identify a cocogen pattern document.
+const (
+	APIVersion = "cocogen.dev/v1alpha1"
+	Kind       = "Pattern"
+)
+
+// Pattern is the one declarative document cocogen renders everything from.
+// Its shape follows Kubernetes conventions so that it reads like the objects
+// it produces and so that kustomize can carry it as a KRM function config.
+type Pattern struct {
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Metadata   Metadata    `json:"metadata"`
+	Spec       PatternSpec `json:"spec"`
+}
+
+// Metadata names the pattern. Only the fields cocogen uses are accepted.
+type Metadata struct {
+	Name        string            `json:"name"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// PatternSpec is the body of a Pattern.
+type PatternSpec struct {
+	// Source is the git repository the pattern (and its rendered tree) lives in.
+	Source GitSource `json:"source"`
+	// ArgoCD says which Argo CD instance owns the rendered Applications.
+	ArgoCD ArgoCD `json:"argocd"`
+	// ClusterGroups are sets of clusters that receive the same configuration.
+	ClusterGroups []ClusterGroup `json:"clusterGroups"`
+	// InitData holds the init-data profiles confidential applications refer to.
+	InitData InitData `json:"initData"`
+	// Trustee configures the Key Broker Service run by the group with
+	// trustee.enabled (or reached at an external URL).
+	Trustee Trustee `json:"trustee"`
+}
+
+// GitSource is where the pattern's repository lives.
+type GitSource struct {
+	RepoURL        string `json:"repoURL"`
+	TargetRevision string `json:"targetRevision"`
+	// RenderedPath is the directory, relative to the repository root, that
+	// holds the output of `cocogen render -o`: each root Application points
+	// at RenderedPath/<cluster-group>.
+	RenderedPath string `json:"renderedPath"`
+}
+
+// ArgoCD identifies the Argo CD instance that syncs the pattern.
+type ArgoCD struct {
+	// Namespace Argo CD runs in (openshift-gitops on OpenShift).
+	Namespace string `json:"namespace"`
+	// Instance is the value of the app.kubernetes.io/instance-style tracking
+	// label applied to every Application, so several patterns can share one
+	// Argo CD.
+	Instance string `json:"instance"`
+	// HealthCustomization emits the argocd-cm Lua health check for
+	// argoproj.io/Application that sync waves need to wait on child apps.
+	HealthCustomization *bool `json:"healthCustomization,omitempty"`
+}
+
+// ClusterGroup is a set of clusters selected by labels sharing one
+// configuration.
+type ClusterGroup struct {
+	Name string `json:"name"`
+	// Roles: "hub" runs Trustee/KBS and ACM, "workloads" runs confidential
+	// workloads. One cluster doing both lists both.
+	Roles []string `json:"roles"`
+	// Selector chooses the managed clusters of the group by their labels.
+	Selector LabelSelector `json:"selector"`
+	// Platform is the infrastructure the group's clusters run on.
+	Platform Platform `json:"platform"`
+	// Operators are OLM operators to install on the group.
+	Operators []Operator `json:"operators,omitempty"`
+	// KataConfig configures the sandboxed containers operator's KataConfig.
+	KataConfig *KataConfig `json:"kataConfig,omitempty"`
+	// Namespaces are extra namespaces to create (applications' namespaces
+	// are created automatically).
+	Namespaces []string `json:"namespaces,omitempty"`
+	// Applications are the Argo CD child applications of the group.
+	Applications []Application `json:"applications,omitempty"`
+}
+
+// LabelSelector mirrors metav1.LabelSelector.
+type LabelSelector struct {
+	MatchLabels      map[string]string          `json:"matchLabels,omitempty"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
+// LabelSelectorRequirement mirrors metav1.LabelSelectorRequirement.
+type LabelSelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// Platform kinds.
+const (
+	PlatformAzure     = "azure"
+	PlatformAWS       = "aws"
+	PlatformIBMCloud  = "ibmcloud"
+	PlatformBareMetal = "baremetal"
+)
+
+// Platform describes the infrastructure of a cluster group.
+type Platform struct {
+	// Type is one of azure, aws, ibmcloud, baremetal.
+	Type      string          `json:"type"`
+	Azure     *AzurePlatform  `json:"azure,omitempty"`
+	AWS       *AWSPlatform    `json:"aws,omitempty"`
+	IBMCloud  *IBMCloudPlatform `json:"ibmcloud,omitempty"`
+	BareMetal *BareMetalPlatform `json:"baremetal,omitempty"`
+	// PeerPods holds the settings common to all peer-pod platforms.
+	PeerPods *PeerPods `json:"peerPods,omitempty"`
+}
+
+// AzurePlatform holds Azure peer-pod settings. Network placement (subnet,
+// NSG, resource group) is read in-cluster by ACM templates, never written
+// here.
+type AzurePlatform struct {
+	// Region overrides the region read from the cluster's cloud.conf.
+	Region string `json:"region,omitempty"`
+	// InstanceSizes are the VM sizes pods may request.
+	InstanceSizes []string `json:"instanceSizes,omitempty"`
+	// DefaultInstanceSize is used when a pod requests none.
+	DefaultInstanceSize string `json:"defaultInstanceSize,omitempty"`
+	// CloudConfig is where the cluster's Azure cloud.conf is read from.
+	CloudConfig *ConfigMapKeyRef `json:"cloudConfig,omitempty"`
+	// Credentials is the Secret with azure_client_id & co.
+	Credentials *SecretRef `json:"credentials,omitempty"`
+	// Tags are added to every peer-pod VM.
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// AWSPlatform holds AWS peer-pod settings.
+type AWSPlatform struct {
+	Region              string   `json:"region,omitempty"`
+	InstanceSizes       []string `json:"instanceSizes,omitempty"`
+	DefaultInstanceSize string   `json:"defaultInstanceSize,omitempty"`
+	Credentials         *SecretRef `json:"credentials,omitempty"`
+	Tags                map[string]string `json:"tags,omitempty"`
+}
+
+// IBMCloudPlatform holds IBM Cloud (VPC) peer-pod settings.
+type IBMCloudPlatform struct {
+	Region              string   `json:"region,omitempty"`
+	Zone                string   `json:"zone,omitempty"`
+	InstanceSizes       []string `json:"instanceSizes,omitempty"`
+	DefaultInstanceSize string   `json:"defaultInstanceSize,omitempty"`
+	Credentials         *SecretRef `json:"credentials,omitempty"`
+	Tags                map[string]string `json:"tags,omitempty"`
+}
+
+// BareMetal TEE kinds.
+const (
+	TEETDX = "tdx"
+	TEESNP = "snp"
+)
+
+// BareMetalPlatform describes TEE-capable bare-metal nodes (no peer pods).
+type BareMetalPlatform struct {
+	// TEE is tdx or snp.
+	TEE string `json:"tee"`
+}
+
+// PeerPods are settings of the peer-pod daemon common to all clouds.
+type PeerPods struct {
+	LimitPerNode   *int   `json:"limitPerNode,omitempty"`
+	ProxyTimeout   string `json:"proxyTimeout,omitempty"`
+	VXLANPort      *int   `json:"vxlanPort,omitempty"`
+	DisableCVM     *bool  `json:"disableCVM,omitempty"`
+	RootVolumeSize *int   `json:"rootVolumeSize,omitempty"`
+}
+
+// ConfigMapKeyRef names one key of a ConfigMap.
+type ConfigMapKeyRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+}
+
+// SecretRef names a Secret; values are only ever referenced, never inlined.
+type SecretRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// Operator is an OLM operator installed through a Subscription. Well-known
+// operators (see Presets) need only their name; every field overrides the
+// preset.
+type Operator struct {
+	// Name is the OLM package name, or a preset name.
+	Name string `json:"name"`
+	// Namespace the operator is installed into.
+	Namespace           string `json:"namespace,omitempty"`
+	Channel             string `json:"channel,omitempty"`
+	Source              string `json:"source,omitempty"`
+	SourceNamespace     string `json:"sourceNamespace,omitempty"`
+	StartingCSV         string `json:"startingCSV,omitempty"`
+	InstallPlanApproval string `json:"installPlanApproval,omitempty"`
+	// TargetNamespaces of the OperatorGroup; empty means all namespaces.
+	TargetNamespaces []string `json:"targetNamespaces,omitempty"`
+	// SyncWave overrides the operator's default sync wave.
+	SyncWave *int `json:"syncWave,omitempty"`
+}
+
+// KataConfig configures the sandboxed containers operator.
+type KataConfig struct {
+	// Name of the KataConfig object.
+	Name string `json:"name,omitempty"`
+	// PeerPods enables the remote hypervisor; defaults to true on clouds and
+	// is forbidden on bare metal.
+	PeerPods *bool `json:"peerPods,omitempty"`
+	// NodeSelector limits which nodes get the kata runtime.
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+}
+
+// Application is one Argo CD child application.
+type Application struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// Project is the AppProject; defaults to the cluster group's project.
+	Project string `json:"project,omitempty"`
+	// Source and Sources are exclusive; Sources makes a multi-source app.
+	Source  *AppSource  `json:"source,omitempty"`
+	Sources []AppSource `json:"sources,omitempty"`
+	// SyncWave orders the application among its siblings.
+	SyncWave *int `json:"syncWave,omitempty"`
+	// SyncPolicy defaults to automated prune+selfHeal with retry.
+	SyncPolicy        *SyncPolicy        `json:"syncPolicy,omitempty"`
+	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty"`
+	// Confidential marks the application's workloads as confidential pods.
+	Confidential *Confidential `json:"confidential,omitempty"`
+}
+
+// AppSource is where an application's manifests come from: a git path or a
+// Helm chart.
+type AppSource struct {
+	// RepoURL defaults to the pattern's repository for git paths.
+	RepoURL        string `json:"repoURL,omitempty"`
+	TargetRevision string `json:"targetRevision,omitempty"`
+	Path           string `json:"path,omitempty"`
+	Chart          string `json:"chart,omitempty"`
+	// Ref names this source so others can use $ref/... value files.
+	Ref  string      `json:"ref,omitempty"`
+	Helm *HelmSource `json:"helm,omitempty"`
+}
+
+// HelmSource are Helm parameters of a source.
+type HelmSource struct {
+	ReleaseName string            `json:"releaseName,omitempty"`
+	ValueFiles  []string          `json:"valueFiles,omitempty"`
+	Parameters  map[string]string `json:"parameters,omitempty"`
+	Values      map[string]any    `json:"values,omitempty"`
+}
+
+// SyncPolicy mirrors the Argo CD sync policy.
+type SyncPolicy struct {
+	// Automated nil means the default (prune and selfHeal on); set
+	// manual: true for a manual sync.
+	Manual      bool      `json:"manual,omitempty"`
+	Prune       *bool     `json:"prune,omitempty"`
+	SelfHeal    *bool     `json:"selfHeal,omitempty"`
+	SyncOptions []string  `json:"syncOptions,omitempty"`
+	Retry       *Retry    `json:"retry,omitempty"`
+}
+
+// Retry mirrors Argo CD's retry strategy.
+type Retry struct {
+	Limit       *int64 `json:"limit,omitempty"`
+	Duration    string `json:"duration,omitempty"`
+	Factor      *int64 `json:"factor,omitempty"`
+	MaxDuration string `json:"maxDuration,omitempty"`
+}
+
+// IgnoreDifference mirrors Argo CD's ResourceIgnoreDifferences.
+type IgnoreDifference struct {
+	Group             string   `json:"group,omitempty"`
+	Kind              string   `json:"kind"`
+	Name              string   `json:"name,omitempty"`
+	Namespace         string   `json:"namespace,omitempty"`
+	JSONPointers      []string `json:"jsonPointers,omitempty"`
+	JQPathExpressions []string `json:"jqPathExpressions,omitempty"`
+	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
+}
+
+// Confidential says how an application's pods run confidentially.
+type Confidential struct {
+	// InitData names the init-data profile (spec.initData.profiles[].name).
+	InitData string `json:"initData"`
+	// RuntimeClassName is the kata runtime class of its pods.
+	RuntimeClassName string `json:"runtimeClassName,omitempty"`
+}

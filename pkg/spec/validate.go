@@ -1,0 +1,472 @@
+package spec
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// validator collects every problem of a defaulted pattern; paths are later
+// turned into lines by the loader.
+type validator struct {
+	errs ErrorList
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// sectionValidators lets the init-data and Trustee sections, which live in
+// their own files, add their checks without this file knowing them.
+var sectionValidators []func(p *Pattern, v *validator)
+
+// Validate checks a defaulted pattern and returns every problem found.
+func (p *Pattern) Validate() ErrorList {
+	v := &validator{}
+	if p.APIVersion != APIVersion {
+		v.add("apiVersion", "want %q, got %q", APIVersion, p.APIVersion)
+	}
+	if p.Kind != Kind {
+		v.add("kind", "want %q, got %q", Kind, p.Kind)
+	}
+	v.dnsLabel("metadata.name", p.Metadata.Name)
+	s := &p.Spec
+	v.repoURL("spec.source.repoURL", s.Source.RepoURL, true)
+	v.relPath("spec.source.renderedPath", s.Source.RenderedPath)
+	v.dnsLabel("spec.argocd.namespace", s.ArgoCD.Namespace)
+	if errs := validation.IsValidLabelValue(s.ArgoCD.Instance); len(errs) > 0 {
+		v.add("spec.argocd.instance", "%s", strings.Join(errs, "; "))
+	}
+	if len(s.ClusterGroups) == 0 {
+		v.add("spec.clusterGroups", "at least one cluster group is required")
+	}
+	groups := map[string]int{}
+	hubs := []string{}
+	for i := range s.ClusterGroups {
+		g := &s.ClusterGroups[i]
+		path := fmt.Sprintf("spec.clusterGroups[%d]", i)
+		if j, dup := groups[g.Name]; dup && g.Name != "" {
+			v.add(path+".name", "duplicate cluster group %q (also spec.clusterGroups[%d])", g.Name, j)
+		}
+		groups[g.Name] = i
+		if g.HasRole(RoleHub) {
+			hubs = append(hubs, path)
+		}
+		v.group(p, g, path)
+	}
+	if len(hubs) > 1 {
+		v.add(hubs[1]+".roles", "only one cluster group may have role %q (also %s)", RoleHub, hubs[0])
+	}
+	for _, f := range sectionValidators {
+		f(p, v)
+	}
+	return v.errs
+}
+
+// reservedGroupNames are top-level directories of the rendered tree.
+var reservedGroupNames = map[string]bool{"bootstrap": true, "apps": true}
+
+func (v *validator) group(p *Pattern, g *ClusterGroup, path string) {
+	v.dnsLabel(path+".name", g.Name)
+	if reservedGroupNames[g.Name] {
+		v.add(path+".name", "%q is reserved for the rendered tree's own directories", g.Name)
+	}
+	if len(g.Roles) == 0 {
+		v.add(path+".roles", "at least one role is required (want %s and/or %s)", RoleHub, RoleWorkloads)
+	}
+	seenRole := map[string]bool{}
+	for i, r := range g.Roles {
+		rp := fmt.Sprintf("%s.roles[%d]", path, i)
+		if r != RoleHub && r != RoleWorkloads {
+			v.add(rp, "unknown role %q (want %s, %s)", r, RoleHub, RoleWorkloads)
+		}
+		if seenRole[r] {
+			v.add(rp, "duplicate role %q", r)
+		}
+		seenRole[r] = true
+	}
+	v.selector(path+".selector", &g.Selector)
+	v.platform(path+".platform", &g.Platform)
+	if k := g.KataConfig; k != nil {
+		v.dnsSubdomain(path+".kataConfig.name", k.Name)
+		if g.Platform.Type == PlatformBareMetal && k.PeerPods != nil && *k.PeerPods {
+			v.add(path+".kataConfig.peerPods", "peer pods need a cloud platform; bare metal runs kata VMs on the node itself")
+		}
+		v.labels(path+".kataConfig.nodeSelector", k.NodeSelector)
+	}
+	ops := map[string]int{}
+	for i := range g.Operators {
+		op := &g.Operators[i]
+		op.validate(v, fmt.Sprintf("%s.operators[%d]", path, i))
+		if j, dup := ops[op.Name]; dup {
+			v.add(fmt.Sprintf("%s.operators[%d].name", path, i), "operator %q listed twice (also operators[%d])", op.Name, j)
+		}
+		ops[op.Name] = i
+	}
+	for i, ns := range g.Namespaces {
+		v.dnsLabel(fmt.Sprintf("%s.namespaces[%d]", path, i), ns)
+	}
+	apps := map[string]int{}
+	for i := range g.Applications {
+		a := &g.Applications[i]
+		ap := fmt.Sprintf("%s.applications[%d]", path, i)
+		if j, dup := apps[a.Name]; dup {
+			v.add(ap+".name", "duplicate application %q (also applications[%d])", a.Name, j)
+		}
+		apps[a.Name] = i
+		v.application(p, g, a, ap)
+	}
+}
+
+var selectorOps = map[string]bool{"In": true, "NotIn": true, "Exists": true, "DoesNotExist": true}
+
+func (v *validator) selector(path string, s *LabelSelector) {
+	if len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0 {
+		v.add(path, "a selector is required: ACM places the group's policies and applications on clusters by label")
+	}
+	v.labels(path+".matchLabels", s.MatchLabels)
+	for i, e := range s.MatchExpressions {
+		ep := fmt.Sprintf("%s.matchExpressions[%d]", path, i)
+		for _, msg := range validation.IsQualifiedName(e.Key) {
+			v.add(ep+".key", "%s", msg)
+		}
+		if !selectorOps[e.Operator] {
+			v.add(ep+".operator", "unknown operator %q (want In, NotIn, Exists, DoesNotExist)", e.Operator)
+		}
+		hasValues := e.Operator == "In" || e.Operator == "NotIn"
+		if hasValues && len(e.Values) == 0 {
+			v.add(ep+".values", "operator %s needs at least one value", e.Operator)
+		}
+		if !hasValues && len(e.Values) > 0 && selectorOps[e.Operator] {
+			v.add(ep+".values", "operator %s takes no values", e.Operator)
+		}
+	}
+}
+
+func (v *validator) labels(path string, m map[string]string) {
+	for _, k := range sortedKeys(m) {
+		for _, msg := range validation.IsQualifiedName(k) {
+			v.add(joinPath(path, k), "invalid label key: %s", msg)
+		}
+		for _, msg := range validation.IsValidLabelValue(m[k]) {
+			v.add(joinPath(path, k), "invalid label value: %s", msg)
+		}
+	}
+}
+
+var platformTypes = []string{PlatformAzure, PlatformAWS, PlatformIBMCloud, PlatformBareMetal}
+
+func (v *validator) platform(path string, pl *Platform) {
+	known := false
+	for _, t := range platformTypes {
+		known = known || pl.Type == t
+	}
+	if !known {
+		if pl.Type == "" {
+			v.add(path+".type", "platform type is required (want %s)", strings.Join(platformTypes, ", "))
+		} else {
+			v.add(path+".type", "unknown platform %q (want %s)", pl.Type, strings.Join(platformTypes, ", "))
+		}
+		return
+	}
+	blocks := map[string]bool{PlatformAzure: pl.Azure != nil, PlatformAWS: pl.AWS != nil, PlatformIBMCloud: pl.IBMCloud != nil, PlatformBareMetal: pl.BareMetal != nil}
+	for _, t := range platformTypes {
+		if blocks[t] && t != pl.Type {
+			v.add(path+"."+t, "settings for %s on a %s platform", t, pl.Type)
+		}
+	}
+	switch pl.Type {
+	case PlatformAzure:
+		v.instanceSizes(path+".azure", pl.Azure.InstanceSizes, pl.Azure.DefaultInstanceSize)
+		v.configMapRef(path+".azure.cloudConfig", pl.Azure.CloudConfig)
+		v.secretRef(path+".azure.credentials", pl.Azure.Credentials)
+		v.tags(path+".azure.tags", pl.Azure.Tags)
+	case PlatformAWS:
+		v.instanceSizes(path+".aws", pl.AWS.InstanceSizes, pl.AWS.DefaultInstanceSize)
+		v.secretRef(path+".aws.credentials", pl.AWS.Credentials)
+		v.tags(path+".aws.tags", pl.AWS.Tags)
+	case PlatformIBMCloud:
+		v.instanceSizes(path+".ibmcloud", pl.IBMCloud.InstanceSizes, pl.IBMCloud.DefaultInstanceSize)
+		v.secretRef(path+".ibmcloud.credentials", pl.IBMCloud.Credentials)
+		v.tags(path+".ibmcloud.tags", pl.IBMCloud.Tags)
+	case PlatformBareMetal:
+		if pl.BareMetal == nil {
+			v.add(path+".baremetal", "bare metal needs its TEE: baremetal.tee is %s or %s", TEETDX, TEESNP)
+		} else if pl.BareMetal.TEE != TEETDX && pl.BareMetal.TEE != TEESNP {
+			v.add(path+".baremetal.tee", "unknown TEE %q (want %s, %s)", pl.BareMetal.TEE, TEETDX, TEESNP)
+		}
+		if pl.PeerPods != nil {
+			v.add(path+".peerPods", "peer pods need a cloud platform")
+		}
+		return
+	}
+	pp := pl.PeerPods
+	if *pp.LimitPerNode < 1 {
+		v.add(path+".peerPods.limitPerNode", "must be at least 1, got %d", *pp.LimitPerNode)
+	}
+	if d, err := time.ParseDuration(pp.ProxyTimeout); err != nil || d <= 0 {
+		v.add(path+".peerPods.proxyTimeout", "want a positive duration such as 5m, got %q", pp.ProxyTimeout)
+	}
+	if *pp.VXLANPort < 1 || *pp.VXLANPort > 65535 {
+		v.add(path+".peerPods.vxlanPort", "port %d out of range 1-65535", *pp.VXLANPort)
+	}
+	if pp.RootVolumeSize != nil && *pp.RootVolumeSize < 1 {
+		v.add(path+".peerPods.rootVolumeSize", "must be at least 1 (GiB), got %d", *pp.RootVolumeSize)
+	}
+}
+
+var instanceSizeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+func (v *validator) instanceSizes(path string, sizes []string, def string) {
+	if len(sizes) == 0 {
+		v.add(path+".instanceSizes", "at least one instance size is required")
+	}
+	found := false
+	for i, s := range sizes {
+		if !instanceSizeRE.MatchString(s) {
+			v.add(fmt.Sprintf("%s.instanceSizes[%d]", path, i), "invalid instance size %q", s)
+		}
+		found = found || s == def
+	}
+	if !found && len(sizes) > 0 {
+		v.add(path+".defaultInstanceSize", "%q is not one of instanceSizes (%s)", def, strings.Join(sizes, ", "))
+	}
+}
+
+func (v *validator) tags(path string, tags map[string]string) {
+	for _, k := range sortedKeys(tags) {
+		if k == "" || strings.ContainsAny(k, ",=") || strings.ContainsAny(tags[k], ",=") {
+			v.add(joinPath(path, k), "tag keys and values may not be empty or contain ',' or '='")
+		}
+	}
+}
+
+func (v *validator) configMapRef(path string, r *ConfigMapKeyRef) {
+	v.dnsLabel(path+".namespace", r.Namespace)
+	v.dnsSubdomain(path+".name", r.Name)
+	if r.Key == "" {
+		v.add(path+".key", "a key is required")
+	}
+}
+
+func (v *validator) secretRef(path string, r *SecretRef) {
+	v.dnsLabel(path+".namespace", r.Namespace)
+	v.dnsSubdomain(path+".name", r.Name)
+}
+
+var installPlanApprovals = map[string]bool{"Automatic": true, "Manual": true}
+
+func (o *Operator) validate(v *validator, path string) {
+	v.dnsSubdomain(path+".name", o.Name)
+	_, preset := Presets[o.Name]
+	for field, val := range map[string]string{"namespace": o.Namespace, "channel": o.Channel, "source": o.Source} {
+		if val == "" && !preset {
+			v.add(path+"."+field, "required for operator %q, which has no preset (presets: %s)", o.Name, strings.Join(sortedKeys(Presets), ", "))
+		}
+	}
+	if o.Namespace != "" {
+		v.dnsLabel(path+".namespace", o.Namespace)
+	}
+	if !installPlanApprovals[o.InstallPlanApproval] {
+		v.add(path+".installPlanApproval", "want Automatic or Manual, got %q", o.InstallPlanApproval)
+	}
+	for i, ns := range o.TargetNamespaces {
+		v.dnsLabel(fmt.Sprintf("%s.targetNamespaces[%d]", path, i), ns)
+	}
+}
+
+func (v *validator) application(p *Pattern, g *ClusterGroup, a *Application, path string) {
+	v.dnsLabel(path+".name", a.Name)
+	v.dnsLabel(path+".namespace", a.Namespace)
+	v.dnsLabel(path+".project", a.Project)
+	switch {
+	case a.Source == nil && len(a.Sources) == 0:
+		v.add(path, "an application needs source or sources")
+	case a.Source != nil && len(a.Sources) > 0:
+		v.add(path+".sources", "source and sources are exclusive")
+	case a.Source != nil:
+		v.source(path+".source", a.Source, false)
+	default:
+		refs := map[string]bool{}
+		for i := range a.Sources {
+			if r := a.Sources[i].Ref; r != "" {
+				if refs[r] {
+					v.add(fmt.Sprintf("%s.sources[%d].ref", path, i), "duplicate ref %q", r)
+				}
+				refs[r] = true
+			}
+		}
+		for i := range a.Sources {
+			sp := fmt.Sprintf("%s.sources[%d]", path, i)
+			v.source(sp, &a.Sources[i], true)
+			if h := a.Sources[i].Helm; h != nil {
+				for j, vf := range h.ValueFiles {
+					if ref, ok := strings.CutPrefix(vf, "$"); ok {
+						name, _, _ := strings.Cut(ref, "/")
+						if !refs[name] {
+							v.add(fmt.Sprintf("%s.helm.valueFiles[%d]", sp, j), "no source has ref %q", name)
+						}
+					}
+				}
+			}
+		}
+	}
+	if sp := a.SyncPolicy; sp != nil {
+		if sp.Manual && (sp.Prune != nil || sp.SelfHeal != nil) {
+			v.add(path+".syncPolicy", "prune and selfHeal apply to automated sync only; drop them or manual")
+		}
+		for i, o := range sp.SyncOptions {
+			if k, val, ok := strings.Cut(o, "="); !ok || k == "" || val == "" {
+				v.add(fmt.Sprintf("%s.syncPolicy.syncOptions[%d]", path, i), "want Key=Value (e.g. CreateNamespace=true), got %q", o)
+			}
+		}
+		if r := sp.Retry; r != nil {
+			if *r.Limit < -1 {
+				v.add(path+".syncPolicy.retry.limit", "want -1 (unlimited) or more, got %d", *r.Limit)
+			}
+			if *r.Factor < 1 {
+				v.add(path+".syncPolicy.retry.factor", "want 1 or more, got %d", *r.Factor)
+			}
+			for field, d := range map[string]string{"duration": r.Duration, "maxDuration": r.MaxDuration} {
+				if _, err := time.ParseDuration(d); err != nil {
+					v.add(path+".syncPolicy.retry."+field, "want a duration such as 5s or 3m, got %q", d)
+				}
+			}
+		}
+	}
+	for i, d := range a.IgnoreDifferences {
+		dp := fmt.Sprintf("%s.ignoreDifferences[%d]", path, i)
+		if d.Kind == "" {
+			v.add(dp+".kind", "kind is required")
+		}
+		if len(d.JSONPointers)+len(d.JQPathExpressions)+len(d.ManagedFieldsManagers) == 0 {
+			v.add(dp, "name what to ignore: jsonPointers, jqPathExpressions or managedFieldsManagers")
+		}
+		for j, ptr := range d.JSONPointers {
+			if !strings.HasPrefix(ptr, "/") {
+				v.add(fmt.Sprintf("%s.jsonPointers[%d]", dp, j), "a JSON pointer starts with '/', got %q", ptr)
+			}
+		}
+	}
+	if c := a.Confidential; c != nil {
+		if !g.HasRole(RoleWorkloads) {
+			v.add(path+".confidential", "confidential applications run on groups with role %q", RoleWorkloads)
+		}
+		if c.InitData == "" {
+			v.add(path+".confidential.initData", "name an init-data profile (spec.initData.profiles[].name)")
+		} else if p.Spec.InitData.Profile(c.InitData) == nil {
+			v.add(path+".confidential.initData", "no init-data profile %q (have: %s)", c.InitData, strings.Join(p.Spec.InitData.profileNames(), ", "))
+		}
+		v.dnsSubdomain(path+".confidential.runtimeClassName", c.RuntimeClassName)
+	}
+}
+
+func (v *validator) source(path string, s *AppSource, multi bool) {
+	v.repoURL(path+".repoURL", s.RepoURL, false)
+	switch {
+	case s.Path != "" && s.Chart != "":
+		v.add(path, "path and chart are exclusive")
+	case s.Path == "" && s.Chart == "" && !(multi && s.Ref != ""):
+		v.add(path, "a source needs a git path or a Helm chart")
+	case s.Path != "":
+		v.relPath(path+".path", s.Path)
+	case s.Chart != "":
+		if s.RepoURL == "" {
+			v.add(path+".repoURL", "a Helm chart needs its repository URL")
+		}
+		if s.TargetRevision == "" {
+			v.add(path+".targetRevision", "pin the chart version: GitOps output must not float")
+		}
+	}
+	if s.Ref != "" && !multi {
+		v.add(path+".ref", "ref is only meaningful in sources (multi-source applications)")
+	}
+	if h := s.Helm; h != nil {
+		for i, vf := range h.ValueFiles {
+			if strings.HasPrefix(vf, "$") && !multi {
+				v.add(fmt.Sprintf("%s.helm.valueFiles[%d]", path, i), "$ref value files need sources with a ref")
+			}
+		}
+	}
+}
+
+func (v *validator) repoURL(path, raw string, required bool) {
+	if raw == "" {
+		if required {
+			v.add(path, "a repository URL is required")
+		}
+		return
+	}
+	if strings.HasPrefix(raw, "git@") && strings.Contains(raw, ":") {
+		return // scp-like SSH syntax
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh" && u.Scheme != "oci") {
+		v.add(path, "want an https://, ssh://, oci:// or git@host: URL, got %q", raw)
+	}
+}
+
+func (v *validator) relPath(path, p string) {
+	if p == "" {
+		v.add(path, "a path is required")
+		return
+	}
+	if strings.HasPrefix(p, "/") || p == ".." || strings.HasPrefix(p, "../") || strings.Contains(p, "/../") {
+		v.add(path, "want a path relative to the repository root, inside it; got %q", p)
+	}
+}
+
+func (v *validator) dnsLabel(path, s string) {
+	if s == "" {
+		v.add(path, "required")
+		return
+	}
+	for _, msg := range validation.IsDNS1123Label(s) {
+		v.add(path, "%q: %s", s, msg)
+	}
+}
+
+func (v *validator) dnsSubdomain(path, s string) {
+	if s == "" {
+		v.add(path, "required")
+		return
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(s) {
+		v.add(path, "%q: %s", s, msg)
+	}
+}
+
+// Profile returns the init-data profile with the given name, or nil.
+func (d *InitData) Profile(name string) *InitDataProfile {
+	for i := range d.Profiles {
+		if d.Profiles[i].Name == name {
+			return &d.Profiles[i]
+		}
+	}
+	return nil
+}
+
+func (d *InitData) profileNames() []string {
+	names := make([]string, len(d.Profiles))
+	for i, p := range d.Profiles {
+		names[i] = p.Name
+	}
+	if len(names) == 0 {
+		return []string{"none"}
+	}
+	return names
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
