@@ -57,3 +57,17 @@ func (c *Context) Warnings() []string {
 	defer c.mu.Unlock()
 	return append([]string(nil), c.warnings...)
 }
+
+// Labels are the labels cocogen puts on what it owns, so that `kubectl get
+// -l app.kubernetes.io/managed-by=cocogen` finds it and several patterns can
+// share a cluster.
+func Labels(p *spec.Pattern, group string) map[string]string {
+	l := map[string]string{
+		"app.kubernetes.io/managed-by": "cocogen",
+		"app.kubernetes.io/part-of":    p.Spec.ArgoCD.Instance,
+	}
+	if group != "" {
+		l["cocogen.dev/cluster-group"] = group
+	}
+	return l
+}

@@ -4,9 +4,14 @@ package all
 
 import (
 	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/generators/argocd"
+	"github.com/cocogen/cocogen/generators/initdata"
 )
 
 // Generators returns a fresh list of every generator, in merge order.
 func Generators() []generators.Generator {
-	return []generators.Generator{}
+	return []generators.Generator{
+		argocd.New(),
+		initdata.New(),
+	}
 }

@@ -1,5 +1,7 @@
 package spec
 
+import "fmt"
+
 // InitData holds the init-data profiles that confidential applications refer
 // to by name.
 type InitData struct {
@@ -9,6 +11,199 @@ type InitData struct {
 // InitDataProfile describes one init-data document: what the attestation
 // agent (aa.toml), the confidential data hub (cdh.toml) and the kata agent
 // policy (policy.rego) of a confidential pod are configured with.
+//
+// Init-data is measured, not encrypted: the host reads it in the pod's
+// annotation, so it may hold URLs, public certificates and kbs:/// resource
+// URIs, never a secret value. Secrets are released by the KBS after
+// attestation and referenced here by URI.
 type InitDataProfile struct {
+	// Name is what applications' confidential.initData refers to; it names
+	// the rendered files (initdata/<name>.toml) and the ConfigMap.
 	Name string `json:"name"`
+	// Algorithm hashes the document: sha256, sha384 or sha512. Default
+	// sha384 (DefaultInitDataAlgorithm).
+	Algorithm string `json:"algorithm,omitempty"`
+	// KBS is the Key Broker Service the pod attests to; each field defaults
+	// to spec.trustee's (see Pattern.InitDataKBS).
+	KBS InitDataKBS `json:"kbs"`
+	// ImageSecurityPolicyURI is the kbs:/// URI of the containers-policy.json
+	// the CDH enforces on image pulls (signature verification).
+	ImageSecurityPolicyURI string `json:"imageSecurityPolicyURI,omitempty"`
+	// RegistryCredentialsURI is the kbs:/// URI of the registry auth file
+	// (auth.json) the CDH pulls private images with.
+	RegistryCredentialsURI string `json:"registryCredentialsURI,omitempty"`
+	// ExtraCACertificates are PEM CA certificates (public) the CDH trusts
+	// for registries and proxies in addition to the system roots.
+	ExtraCACertificates []string `json:"extraCACertificates,omitempty"`
+	// Policy selects and tunes the kata agent policy (policy.rego).
+	Policy AgentPolicy `json:"policy"`
+	// ExtraData are additional [data] entries of the document (file name ->
+	// content), for guest components cocogen does not model. The names
+	// cocogen writes itself are reserved.
+	ExtraData map[string]string `json:"extraData,omitempty"`
+	// ConfigMap says where the profile's ConfigMap (encoded init-data,
+	// digests and readable sources) is created.
+	ConfigMap InitDataConfigMap `json:"configMap"`
+	// Annotations chooses the pod annotations the init-data is delivered
+	// with.
+	Annotations InitDataAnnotations `json:"annotations"`
+}
+
+// InitDataKBS is how a confidential pod reaches the KBS.
+type InitDataKBS struct {
+	// URL of the KBS, e.g. https://kbs-trustee-operator-system.apps.hub.example.com.
+	URL string `json:"url,omitempty"`
+	// Certificate is the PEM certificate (public) the KBS serves TLS with;
+	// the attestation agent and CDH trust only it.
+	Certificate string `json:"certificate,omitempty"`
+}
+
+// Agent policy profiles (rendered by package policies).
+const (
+	// PolicyStrict denies every agent request not explicitly allowed.
+	PolicyStrict = "strict"
+	// PolicyDebug allows everything, including exec and policy
+	// replacement; it gives no confidentiality.
+	PolicyDebug = "debug"
+)
+
+// AgentPolicy selects the kata agent policy of a profile.
+type AgentPolicy struct {
+	// Profile is strict (default) or debug.
+	Profile string `json:"profile,omitempty"`
+	// AllowExec lists the exact argv lists `kubectl exec` may run (strict).
+	AllowExec [][]string `json:"allowExec,omitempty"`
+	// AllowLogs lets the host read containers' stdout/stderr; default true.
+	AllowLogs *bool `json:"allowLogs,omitempty"`
+	// AllowStdin lets the host write to containers' stdin.
+	AllowStdin bool `json:"allowStdin,omitempty"`
+}
+
+// InitDataConfigMap places a profile's ConfigMap.
+type InitDataConfigMap struct {
+	// Namespace of the ConfigMap. Default (see Pattern.InitDataConfigMapNamespace):
+	// spec.trustee.namespace when a group has role hub, where Trustee and the
+	// ACM policies that copy init-data to spokes read it; otherwise the
+	// sandboxed containers operator's namespace on the workload clusters,
+	// which every workloads group has.
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// InitDataAnnotations chooses how init-data is put on pods.
+type InitDataAnnotations struct {
+	// LegacyName emits io.katacontainers.config.runtime.cc_init_data (kata
+	// releases before the hypervisor-scoped name) instead of
+	// io.katacontainers.config.hypervisor.cc_init_data.
+	LegacyName bool `json:"legacyName,omitempty"`
+	// LegacyPolicy also emits io.katacontainers.config.agent.policy (the
+	// base64 Rego) for runtimes that read the policy from its own
+	// annotation.
+	LegacyPolicy bool `json:"legacyPolicy,omitempty"`
+	// Override replaces init-data or policy annotations the application's
+	// own manifests already carry; without it such a conflict is an error.
+	Override bool `json:"override,omitempty"`
+}
+
+// Init-data algorithms.
+const (
+	AlgorithmSHA256 = "sha256"
+	AlgorithmSHA384 = "sha384"
+	AlgorithmSHA512 = "sha512"
+)
+
+// DefaultInitDataAlgorithm is sha384: its 48-byte digest fills TDX
+// MRCONFIGID exactly, it is what the CoCo and OpenShift sandboxed
+// containers documentation use, and on SNP (32-byte HOSTDATA) it is
+// truncated like any longer digest, so one default serves every TEE.
+const DefaultInitDataAlgorithm = AlgorithmSHA384
+
+// InitDataAlgorithms are the algorithms the kata runtime accepts.
+var InitDataAlgorithms = []string{AlgorithmSHA256, AlgorithmSHA384, AlgorithmSHA512}
+
+func (d *InitData) defaultInitData() {
+	for i := range d.Profiles {
+		p := &d.Profiles[i]
+		setString(&p.Algorithm, DefaultInitDataAlgorithm)
+		setString(&p.Policy.Profile, PolicyStrict)
+		if p.Policy.AllowLogs == nil {
+			p.Policy.AllowLogs = ptr(true)
+		}
+	}
+}
+
+// DefaultKBSPort is the port of the Trustee operator's kbs-service.
+const DefaultKBSPort = 8080
+
+// InitDataKBS returns the KBS a profile's pods attest to: the profile's own
+// url and certificate, each defaulting to spec.trustee's. When neither sets
+// a URL and a group has role hub, it is the hub's in-cluster KBS service,
+// reachable only from pods on the hub itself (set spec.trustee.url to the
+// KBS route for spokes). Validation guarantees a URL for every profile a
+// confidential application uses.
+func (p *Pattern) InitDataKBS(prof *InitDataProfile) InitDataKBS {
+	k := prof.KBS
+	setString(&k.URL, p.Spec.Trustee.URL)
+	setString(&k.Certificate, p.Spec.Trustee.Certificate)
+	if k.URL == "" && p.HubGroup() != nil {
+		k.URL = p.InClusterKBSURL()
+	}
+	return k
+}
+
+// InClusterKBSURL is the URL of the Trustee operator's KBS service inside
+// the hub cluster.
+func (p *Pattern) InClusterKBSURL() string {
+	return fmt.Sprintf("http://kbs-service.%s.svc.cluster.local:%d", p.Spec.Trustee.Namespace, DefaultKBSPort)
+}
+
+// InitDataConfigMapNamespace returns the namespace of the profile's
+// ConfigMap: its own, else the Trustee namespace when a hub group exists,
+// else the sandboxed containers operator's namespace.
+func (p *Pattern) InitDataConfigMapNamespace(prof *InitDataProfile) string {
+	if prof.ConfigMap.Namespace != "" {
+		return prof.ConfigMap.Namespace
+	}
+	if p.HubGroup() != nil {
+		return p.Spec.Trustee.Namespace
+	}
+	return Presets[OperatorSandboxedContainers].Namespace
+}
+
+// HubGroup returns the cluster group with role hub, or nil.
+func (p *Pattern) HubGroup() *ClusterGroup {
+	for i := range p.Spec.ClusterGroups {
+		if p.Spec.ClusterGroups[i].HasRole(RoleHub) {
+			return &p.Spec.ClusterGroups[i]
+		}
+	}
+	return nil
+}
+
+// InitDataUsers returns the confidential applications that use the named
+// profile, with their groups, in spec order.
+func (p *Pattern) InitDataUsers(profile string) []AppRef {
+	var out []AppRef
+	for gi := range p.Spec.ClusterGroups {
+		g := &p.Spec.ClusterGroups[gi]
+		for ai := range g.Applications {
+			a := &g.Applications[ai]
+			if a.Confidential != nil && a.Confidential.InitData == profile {
+				out = append(out, AppRef{Group: g, App: a, GroupIndex: gi, AppIndex: ai})
+			}
+		}
+	}
+	return out
+}
+
+// AppRef locates an application in the pattern.
+type AppRef struct {
+	Group      *ClusterGroup
+	App        *Application
+	GroupIndex int
+	AppIndex   int
+}
+
+// Path is the application's field path, e.g. spec.clusterGroups[1].applications[0].
+func (r AppRef) Path() string {
+	return fmt.Sprintf("spec.clusterGroups[%d].applications[%d]", r.GroupIndex, r.AppIndex)
 }

@@ -117,7 +117,6 @@ func parseSingleDocument(name string, data []byte) (*yaml.Node, error) {
 	}
 }
 
-
 // yamlSyntaxError turns "yaml: line 7: mapping values are not allowed" into
 // a located FieldError.
 func yamlSyntaxError(name string, err error) *FieldError {

@@ -36,6 +36,9 @@ type PatternSpec struct {
 	// Trustee configures the Key Broker Service run by the group with
 	// trustee.enabled (or reached at an external URL).
 	Trustee Trustee `json:"trustee"`
+	// ACM configures the Advanced Cluster Management policies the hub
+	// group delivers per-cluster configuration with (see acm.go).
+	ACM ACM `json:"acm"`
 }
 
 // GitSource is where the pattern's repository lives.
@@ -107,10 +110,10 @@ const (
 // Platform describes the infrastructure of a cluster group.
 type Platform struct {
 	// Type is one of azure, aws, ibmcloud, baremetal.
-	Type      string          `json:"type"`
-	Azure     *AzurePlatform  `json:"azure,omitempty"`
-	AWS       *AWSPlatform    `json:"aws,omitempty"`
-	IBMCloud  *IBMCloudPlatform `json:"ibmcloud,omitempty"`
+	Type      string             `json:"type"`
+	Azure     *AzurePlatform     `json:"azure,omitempty"`
+	AWS       *AWSPlatform       `json:"aws,omitempty"`
+	IBMCloud  *IBMCloudPlatform  `json:"ibmcloud,omitempty"`
 	BareMetal *BareMetalPlatform `json:"baremetal,omitempty"`
 	// PeerPods holds the settings common to all peer-pod platforms.
 	PeerPods *PeerPods `json:"peerPods,omitempty"`
@@ -136,20 +139,20 @@ type AzurePlatform struct {
 
 // AWSPlatform holds AWS peer-pod settings.
 type AWSPlatform struct {
-	Region              string   `json:"region,omitempty"`
-	InstanceSizes       []string `json:"instanceSizes,omitempty"`
-	DefaultInstanceSize string   `json:"defaultInstanceSize,omitempty"`
-	Credentials         *SecretRef `json:"credentials,omitempty"`
+	Region              string            `json:"region,omitempty"`
+	InstanceSizes       []string          `json:"instanceSizes,omitempty"`
+	DefaultInstanceSize string            `json:"defaultInstanceSize,omitempty"`
+	Credentials         *SecretRef        `json:"credentials,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
 }
 
 // IBMCloudPlatform holds IBM Cloud (VPC) peer-pod settings.
 type IBMCloudPlatform struct {
-	Region              string   `json:"region,omitempty"`
-	Zone                string   `json:"zone,omitempty"`
-	InstanceSizes       []string `json:"instanceSizes,omitempty"`
-	DefaultInstanceSize string   `json:"defaultInstanceSize,omitempty"`
-	Credentials         *SecretRef `json:"credentials,omitempty"`
+	Region              string            `json:"region,omitempty"`
+	Zone                string            `json:"zone,omitempty"`
+	InstanceSizes       []string          `json:"instanceSizes,omitempty"`
+	DefaultInstanceSize string            `json:"defaultInstanceSize,omitempty"`
+	Credentials         *SecretRef        `json:"credentials,omitempty"`
 	Tags                map[string]string `json:"tags,omitempty"`
 }
 
@@ -172,6 +175,9 @@ type PeerPods struct {
 	VXLANPort      *int   `json:"vxlanPort,omitempty"`
 	DisableCVM     *bool  `json:"disableCVM,omitempty"`
 	RootVolumeSize *int   `json:"rootVolumeSize,omitempty"`
+	// InitData names the init-data profile put in peer-pods-cm as the
+	// default for pods without their own; see Pattern.PeerPodsInitData.
+	InitData string `json:"initData,omitempty"`
 }
 
 // ConfigMapKeyRef names one key of a ConfigMap.
@@ -260,11 +266,11 @@ type HelmSource struct {
 type SyncPolicy struct {
 	// Automated nil means the default (prune and selfHeal on); set
 	// manual: true for a manual sync.
-	Manual      bool      `json:"manual,omitempty"`
-	Prune       *bool     `json:"prune,omitempty"`
-	SelfHeal    *bool     `json:"selfHeal,omitempty"`
-	SyncOptions []string  `json:"syncOptions,omitempty"`
-	Retry       *Retry    `json:"retry,omitempty"`
+	Manual      bool     `json:"manual,omitempty"`
+	Prune       *bool    `json:"prune,omitempty"`
+	SelfHeal    *bool    `json:"selfHeal,omitempty"`
+	SyncOptions []string `json:"syncOptions,omitempty"`
+	Retry       *Retry   `json:"retry,omitempty"`
 }
 
 // Retry mirrors Argo CD's retry strategy.
@@ -277,12 +283,12 @@ type Retry struct {
 
 // IgnoreDifference mirrors Argo CD's ResourceIgnoreDifferences.
 type IgnoreDifference struct {
-	Group             string   `json:"group,omitempty"`
-	Kind              string   `json:"kind"`
-	Name              string   `json:"name,omitempty"`
-	Namespace         string   `json:"namespace,omitempty"`
-	JSONPointers      []string `json:"jsonPointers,omitempty"`
-	JQPathExpressions []string `json:"jqPathExpressions,omitempty"`
+	Group                 string   `json:"group,omitempty"`
+	Kind                  string   `json:"kind"`
+	Name                  string   `json:"name,omitempty"`
+	Namespace             string   `json:"namespace,omitempty"`
+	JSONPointers          []string `json:"jsonPointers,omitempty"`
+	JQPathExpressions     []string `json:"jqPathExpressions,omitempty"`
 	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
 }
 

@@ -1,0 +1,88 @@
+// Package acm generates the Advanced Cluster Management objects of a
+// pattern, all in the hub group's directory (ACM runs on the hub):
+//
+//   - per cloud group with peer pods, a Policy whose ConfigurationPolicies
+//     build peer-pods-cm and peer-pods-secret on each managed cluster from
+//     that cluster's own cloud configuration and credentials, with managed
+//     cluster templates ({{ ... }}) resolved in-cluster, so no cluster
+//     detail and no credential is ever written to git;
+//   - per spoke group (workloads on clusters other than the hub), a Policy
+//     that copies the init-data ConfigMaps from the hub with hub templates
+//     ({{hub ... hub}});
+//   - per group with policies, a Placement selecting the group's clusters by
+//     its selector and a PlacementBinding, plus the ManagedClusterSetBinding
+//     the placements need.
+//
+// The objects sync in wave waves.Policies.
+package acm
+
+import (
+	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/spec"
+)
+
+// Generator is the ACM policy generator.
+type Generator struct{}
+
+// New returns the ACM policy generator.
+func New() *Generator { return &Generator{} }
+
+// Name implements generators.Generator.
+func (*Generator) Name() string { return "acm" }
+
+// Generate implements generators.Generator.
+func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
+	p := ctx.Pattern
+	hub := p.HubGroup()
+	if hub == nil {
+		for i := range p.Spec.ClusterGroups {
+			if g := &p.Spec.ClusterGroups[i]; needsPeerPodsConfig(g) {
+				ctx.Warnf("cluster group %q: no group has role hub, so no ACM delivers peer-pods-cm and peer-pods-secret; create them on its clusters yourself", g.Name)
+			}
+		}
+		return nil
+	}
+	b := &builder{p: p, hub: hub}
+	placed := false
+	for i := range p.Spec.ClusterGroups {
+		g := &p.Spec.ClusterGroups[i]
+		var policies []string
+		var deps []any
+		if pol := b.initDataPolicy(g); pol != nil {
+			out.Add(*pol)
+			policies = append(policies, pol.Name())
+			deps = append(deps, dependency(pol.Name(), p.PolicyNamespace()))
+		}
+		if needsPeerPodsConfig(g) {
+			pol := b.peerPodsPolicy(g, deps)
+			out.Add(pol)
+			policies = append(policies, pol.Name())
+		}
+		if len(policies) == 0 {
+			continue
+		}
+		out.Add(b.placement(g), b.placementBinding(g, policies))
+		placed = true
+	}
+	if placed {
+		out.Add(b.clusterSetBinding())
+	}
+	out.Add(b.hubTemplateRBAC()...)
+	return nil
+}
+
+// needsPeerPodsConfig reports whether the group's clusters run peer pods on
+// a cloud and so need peer-pods-cm and peer-pods-secret.
+func needsPeerPodsConfig(g *spec.ClusterGroup) bool {
+	if !g.HasRole(spec.RoleWorkloads) || !g.PeerPods() {
+		return false
+	}
+	switch g.Platform.Type {
+	case spec.PlatformAzure, spec.PlatformAWS, spec.PlatformIBMCloud:
+		return true
+	}
+	return false
+}
+
+var _ generators.Generator = (*Generator)(nil)

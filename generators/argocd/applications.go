@@ -1,0 +1,156 @@
+package argocd
+
+import (
+	"encoding/json"
+	"path"
+	"sort"
+
+	argo "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/spec"
+	"github.com/cocogen/cocogen/pkg/waves"
+)
+
+var typeApplication = metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Application"}
+
+// rootApplication syncs RenderedPath/<group> into the cluster. It is the one
+// object of a group applied by hand (hub) or by ACM (spokes).
+func rootApplication(p *spec.Pattern, g *spec.ClusterGroup) manifest.Object {
+	name := p.RootName(g)
+	app := &argo.Application{
+		TypeMeta: typeApplication,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: p.Spec.ArgoCD.Namespace,
+			Labels:    generators.Labels(p, g.Name),
+		},
+		Spec: argo.ApplicationSpec{
+			Project: name,
+			Source: &argo.ApplicationSource{
+				RepoURL:        p.Spec.Source.RepoURL,
+				TargetRevision: p.Spec.Source.TargetRevision,
+				Path:           path.Join(p.Spec.Source.RenderedPath, g.Dir()),
+				Directory:      &argo.ApplicationSourceDirectory{Recurse: true},
+			},
+			Destination: argo.ApplicationDestination{Server: inCluster, Namespace: p.Spec.ArgoCD.Namespace},
+			SyncPolicy: &argo.SyncPolicy{
+				Automated: &argo.SyncPolicyAutomated{Prune: true, SelfHeal: true},
+				Retry:     defaultRetry(),
+			},
+		},
+	}
+	return manifest.MustFromTyped(g.BootstrapDir(), app)
+}
+
+func defaultRetry() *argo.RetryStrategy {
+	factor := int64(2)
+	return &argo.RetryStrategy{Limit: 5, Backoff: &argo.Backoff{Duration: "5s", Factor: &factor, MaxDuration: "3m"}}
+}
+
+// childApplication is one application of the group. Confidential
+// applications sync the manifests cocogen rendered and annotated with their
+// init-data (RenderedPath/apps/<group>/<app>) instead of their own source.
+func childApplication(p *spec.Pattern, g *spec.ClusterGroup, a *spec.Application) manifest.Object {
+	wave := waves.Workloads
+	if a.SyncWave != nil {
+		wave = *a.SyncWave
+	}
+	app := &argo.Application{
+		TypeMeta: typeApplication,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      a.Name,
+			Namespace: p.Spec.ArgoCD.Namespace,
+			Labels:    generators.Labels(p, g.Name),
+			// Deleting the Application deletes what it deployed, so removing
+			// an app from the pattern cleans the cluster up.
+			Finalizers:  []string{argo.ResourcesFinalizerName},
+			Annotations: map[string]string{waves.Annotation: waves.String(wave)},
+		},
+		Spec: argo.ApplicationSpec{
+			Project:           a.Project,
+			Destination:       argo.ApplicationDestination{Server: inCluster, Namespace: a.Namespace},
+			SyncPolicy:        syncPolicy(a.SyncPolicy),
+			IgnoreDifferences: ignoreDifferences(a.IgnoreDifferences),
+		},
+	}
+	switch {
+	case a.Confidential != nil:
+		app.Spec.Source = &argo.ApplicationSource{
+			RepoURL:        p.Spec.Source.RepoURL,
+			TargetRevision: p.Spec.Source.TargetRevision,
+			Path:           path.Join(p.Spec.Source.RenderedPath, g.AppDir(a)),
+			Directory:      &argo.ApplicationSourceDirectory{Recurse: true},
+		}
+	case a.Source != nil:
+		app.Spec.Source = source(a.Source)
+	default:
+		for i := range a.Sources {
+			app.Spec.Sources = append(app.Spec.Sources, *source(&a.Sources[i]))
+		}
+	}
+	return manifest.MustFromTyped(g.Dir(), app)
+}
+
+func source(s *spec.AppSource) *argo.ApplicationSource {
+	out := &argo.ApplicationSource{
+		RepoURL:        s.RepoURL,
+		TargetRevision: s.TargetRevision,
+		Path:           s.Path,
+		Chart:          s.Chart,
+		Ref:            s.Ref,
+	}
+	if h := s.Helm; h != nil {
+		helm := &argo.ApplicationSourceHelm{ReleaseName: h.ReleaseName, ValueFiles: h.ValueFiles}
+		names := make([]string, 0, len(h.Parameters))
+		for k := range h.Parameters {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			helm.Parameters = append(helm.Parameters, argo.HelmParameter{Name: k, Value: h.Parameters[k]})
+		}
+		if len(h.Values) > 0 {
+			raw, err := json.Marshal(h.Values)
+			if err != nil {
+				panic(err) // values came from YAML/JSON decoding; they always marshal
+			}
+			helm.ValuesObject = &runtime.RawExtension{Raw: raw}
+		}
+		out.Helm = helm
+	}
+	return out
+}
+
+func syncPolicy(sp *spec.SyncPolicy) *argo.SyncPolicy {
+	out := &argo.SyncPolicy{SyncOptions: argo.SyncOptions(sp.SyncOptions)}
+	if !sp.Manual {
+		out.Automated = &argo.SyncPolicyAutomated{Prune: *sp.Prune, SelfHeal: *sp.SelfHeal}
+	}
+	if r := sp.Retry; r != nil {
+		out.Retry = &argo.RetryStrategy{
+			Limit:   *r.Limit,
+			Backoff: &argo.Backoff{Duration: r.Duration, Factor: r.Factor, MaxDuration: r.MaxDuration},
+		}
+	}
+	return out
+}
+
+func ignoreDifferences(in []spec.IgnoreDifference) argo.IgnoreDifferences {
+	var out argo.IgnoreDifferences
+	for _, d := range in {
+		out = append(out, argo.ResourceIgnoreDifferences{
+			Group:                 d.Group,
+			Kind:                  d.Kind,
+			Name:                  d.Name,
+			Namespace:             d.Namespace,
+			JSONPointers:          d.JSONPointers,
+			JQPathExpressions:     d.JQPathExpressions,
+			ManagedFieldsManagers: d.ManagedFieldsManagers,
+		})
+	}
+	return out
+}

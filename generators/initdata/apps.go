@@ -1,0 +1,283 @@
+package initdata
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/spec"
+)
+
+// kustomizationFiles are the names kustomize (and Argo CD, to decide that a
+// directory is a kustomization) recognise.
+var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// maxRepoFile bounds the files copied into kustomize's in-memory
+// filesystem; manifests are small, large files are binaries.
+const maxRepoFile = 8 << 20
+
+// repo reads application manifests from the pattern's repository.
+type repo struct {
+	fsys fs.FS
+	mem  filesys.FileSystem // lazily built copy for kustomize
+}
+
+func newRepo(fsys fs.FS) *repo { return &repo{fsys: fsys} }
+
+// sourceObject is one manifest of an application and where it came from.
+type sourceObject struct {
+	file    string // repository path, for messages
+	content map[string]any
+}
+
+// renderApp reads a confidential application's manifests, adds the
+// profile's annotations to its kata workloads and places every object in
+// the application's directory of the rendered tree.
+func renderApp(ctx *generators.Context, rp *repo, ref spec.AppRef, prof *spec.InitDataProfile, r *initdata.Rendered) ([]manifest.Object, error) {
+	p := ctx.Pattern
+	a, g := ref.App, ref.Group
+	src, err := gitSource(p, ref)
+	if err != nil {
+		return nil, err
+	}
+	if rp.fsys == nil {
+		return nil, &spec.FieldError{Path: ref.Path() + ".source.path", Msg: "confidential applications are rendered from the pattern's repository, and none was given (render with a repository root)"}
+	}
+	if src.TargetRevision != p.Spec.Source.TargetRevision {
+		ctx.Warnf("application %s: rendered from the checked-out repository, not from its targetRevision %q", a.Name, src.TargetRevision)
+	}
+	objs, err := rp.load(ref.Path()+".source.path", src.Path)
+	if err != nil {
+		return nil, err
+	}
+	inj := injector{profile: prof, rendered: r, runtimeClass: a.Confidential.RuntimeClassName, warnf: func(format string, args ...any) {
+		ctx.Warnf("application %s: "+format, append([]any{a.Name}, args...)...)
+	}}
+	var errs spec.ErrorList
+	var out []manifest.Object
+	seen := map[string]string{}
+	workloads := 0
+	for _, so := range objs {
+		o := manifest.Object{Dir: g.AppDir(a), Content: so.content}
+		if o.APIVersion() == "" || o.Kind() == "" || o.Name() == "" {
+			errs = append(errs, &spec.FieldError{File: so.file, Msg: "not a Kubernetes object: apiVersion, kind and metadata.name are required"})
+			continue
+		}
+		if prev, dup := seen[o.ID()]; dup {
+			errs = append(errs, &spec.FieldError{File: so.file, Msg: fmt.Sprintf("%s is also defined in %s", o.ID(), prev)})
+			continue
+		}
+		seen[o.ID()] = so.file
+		n, err := inj.inject(o)
+		if err != nil {
+			errs = append(errs, &spec.FieldError{File: so.file, Msg: err.Error()})
+			continue
+		}
+		workloads += n
+		out = append(out, o)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if workloads == 0 {
+		ctx.Warnf("application %s is confidential but %s holds no kata workload to give init-data to", a.Name, src.Path)
+	}
+	return out, nil
+}
+
+// gitSource returns the application's one git-path source in the pattern's
+// repository, or says why cocogen cannot render it (yet).
+func gitSource(p *spec.Pattern, ref spec.AppRef) (*spec.AppSource, error) {
+	a := ref.App
+	const later = "; cocogen renders confidential applications itself to add their init-data, and only git-path sources can be rendered (the Argo CD plugin will lift this)"
+	switch {
+	case a.Source == nil:
+		return nil, &spec.FieldError{Path: ref.Path() + ".sources", Msg: "a confidential application cannot have multiple sources" + later}
+	case a.Source.Chart != "":
+		return nil, &spec.FieldError{Path: ref.Path() + ".source.chart", Msg: "a confidential application cannot be a Helm chart" + later}
+	case a.Source.RepoURL != p.Spec.Source.RepoURL:
+		return nil, &spec.FieldError{Path: ref.Path() + ".source.repoURL", Msg: fmt.Sprintf("a confidential application must live in the pattern's repository (%s)%s", p.Spec.Source.RepoURL, later)}
+	}
+	return a.Source, nil
+}
+
+// load reads the manifests at dir: a kustomization is built, otherwise
+// every .yaml, .yml and .json file below dir is read (multi-document,
+// recursively, in lexical order).
+func (rp *repo) load(field, dir string) ([]sourceObject, error) {
+	dir = path.Clean(dir)
+	if !fs.ValidPath(dir) {
+		return nil, &spec.FieldError{Path: field, Msg: fmt.Sprintf("%q is not a path inside the repository", dir)}
+	}
+	info, err := fs.Stat(rp.fsys, dir)
+	if err != nil || !info.IsDir() {
+		return nil, &spec.FieldError{Path: field, Msg: fmt.Sprintf("%s: no such directory in the repository", dir)}
+	}
+	for _, k := range kustomizationFiles {
+		if _, err := fs.Stat(rp.fsys, path.Join(dir, k)); err == nil {
+			return rp.kustomize(dir, path.Join(dir, k))
+		}
+	}
+	var out []sourceObject
+	var errs spec.ErrorList
+	err = fs.WalkDir(rp.fsys, dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && name != dir {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		switch path.Ext(name) {
+		case ".yaml", ".yml", ".json":
+		default:
+			return nil
+		}
+		data, err := fs.ReadFile(rp.fsys, name)
+		if err != nil {
+			return err
+		}
+		objs, err := splitManifests(data)
+		if err != nil {
+			errs = append(errs, &spec.FieldError{File: name, Msg: err.Error()})
+			return nil
+		}
+		for _, o := range objs {
+			out = append(out, sourceObject{file: name, content: o})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", dir, err)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+// kustomize builds the kustomization at dir over an in-memory copy of the
+// repository, so it reads exactly what is in git and nothing else.
+func (rp *repo) kustomize(dir, file string) ([]sourceObject, error) {
+	if rp.mem == nil {
+		mem, err := copyToMemory(rp.fsys)
+		if err != nil {
+			return nil, err
+		}
+		rp.mem = mem
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(rp.mem, "/"+dir)
+	if err != nil {
+		return nil, &spec.FieldError{File: file, Msg: "kustomize build: " + err.Error()}
+	}
+	var out []sourceObject
+	for _, r := range res.Resources() {
+		raw, err := r.MarshalJSON()
+		if err != nil {
+			return nil, &spec.FieldError{File: file, Msg: fmt.Sprintf("kustomize output %s: %v", r.CurId(), err)}
+		}
+		m, err := decodeJSON(raw)
+		if err != nil {
+			return nil, &spec.FieldError{File: file, Msg: fmt.Sprintf("kustomize output %s: %v", r.CurId(), err)}
+		}
+		out = append(out, sourceObject{file: file, content: m})
+	}
+	return out, nil
+}
+
+func copyToMemory(src fs.FS) (filesys.FileSystem, error) {
+	mem := filesys.MakeFsInMemory()
+	err := fs.WalkDir(src, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return fs.SkipDir
+			}
+			return mem.MkdirAll("/" + name)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err != nil || info.Size() > maxRepoFile {
+			return err
+		}
+		data, err := fs.ReadFile(src, name)
+		if err != nil {
+			return err
+		}
+		return mem.WriteFile("/"+name, data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("copying the repository for kustomize: %w", err)
+	}
+	return mem, nil
+}
+
+// splitManifests parses a YAML (or JSON) stream into objects, the way
+// kubectl does; empty documents are skipped and v1 Lists are expanded.
+func splitManifests(data []byte) ([]map[string]any, error) {
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []map[string]any
+	for i := 1; ; i++ {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		raw, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
+			continue
+		}
+		m, err := decodeJSON(raw)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: want a Kubernetes object: %w", i, err)
+		}
+		if kind, _ := m["kind"].(string); strings.HasSuffix(kind, "List") {
+			if items, ok := m["items"].([]any); ok {
+				for j, it := range items {
+					obj, ok := it.(map[string]any)
+					if !ok {
+						return nil, fmt.Errorf("document %d: items[%d] is not an object", i, j)
+					}
+					out = append(out, obj)
+				}
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+}
+
+func decodeJSON(raw []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,206 @@
+// Package initdata generates what confidential pods are configured with:
+// per init-data profile the readable document and agent policy in git
+// (initdata/<profile>.toml and .rego), a ConfigMap with the encoded
+// annotation and its digests, and, for every confidential application, its
+// manifests with the init-data annotation added to each kata workload
+// (apps/<group>/<app>), which the application's Argo CD Application syncs.
+package initdata
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/spec"
+	"github.com/cocogen/cocogen/pkg/waves"
+)
+
+// Wave is the sync wave of the init-data ConfigMaps: waves.Policies, the
+// wave of the ACM policies that copy them to spokes. Within a wave Argo CD
+// applies ConfigMaps before custom resources, so the source exists when
+// the copy policy is created, and on spokes it is in place before
+// OperatorConfig turns the runtime on.
+const Wave = waves.Policies
+
+// ProfileLabel marks a ConfigMap with the profile it holds.
+const ProfileLabel = "cocogen.dev/initdata-profile"
+
+// maxConfigMapSize is the Kubernetes limit on a ConfigMap's data.
+const maxConfigMapSize = 1 << 20
+
+// Generator is the init-data generator.
+type Generator struct{}
+
+// New returns the init-data generator.
+func New() *Generator { return &Generator{} }
+
+// Name implements generators.Generator.
+func (*Generator) Name() string { return "initdata" }
+
+// Generate implements generators.Generator. Input problems (a profile too
+// large, an application that cannot be read or annotated) are collected
+// and returned together as a spec.ErrorList.
+func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
+	p := ctx.Pattern
+	var errs spec.ErrorList
+	collect := func(err error) error {
+		var fe *spec.FieldError
+		var el spec.ErrorList
+		switch {
+		case errors.As(err, &el):
+			errs = append(errs, el...)
+		case errors.As(err, &fe):
+			errs = append(errs, fe)
+		default:
+			return err
+		}
+		return nil
+	}
+	rendered := map[string]*initdata.Rendered{}
+	for i := range p.Spec.InitData.Profiles {
+		prof := &p.Spec.InitData.Profiles[i]
+		r, err := renderProfile(ctx, prof, out)
+		if err != nil {
+			if err := collect(err); err != nil {
+				return err
+			}
+			continue
+		}
+		rendered[prof.Name] = r
+	}
+	repo := newRepo(ctx.Repo)
+	for gi := range p.Spec.ClusterGroups {
+		g := &p.Spec.ClusterGroups[gi]
+		for ai := range g.Applications {
+			a := &g.Applications[ai]
+			if a.Confidential == nil {
+				continue
+			}
+			r := rendered[a.Confidential.InitData]
+			if r == nil {
+				continue // its profile failed (reported) or was not rendered
+			}
+			ref := spec.AppRef{Group: g, App: a, GroupIndex: gi, AppIndex: ai}
+			prof := p.Spec.InitData.Profile(a.Confidential.InitData)
+			objs, err := renderApp(ctx, repo, ref, prof, r)
+			if err != nil {
+				if err := collect(err); err != nil {
+					return err
+				}
+				continue
+			}
+			out.Add(objs...)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// profileGroups are the groups whose directories get a profile's files and
+// ConfigMap: the hub group (Trustee reads the digests there and ACM copies
+// the ConfigMap to spokes), else each workloads group that uses it.
+func profileGroups(p *spec.Pattern, name string) []*spec.ClusterGroup {
+	if hub := p.HubGroup(); hub != nil {
+		return []*spec.ClusterGroup{hub}
+	}
+	var groups []*spec.ClusterGroup
+	seen := map[*spec.ClusterGroup]bool{}
+	for _, u := range p.InitDataUsers(name) {
+		if !seen[u.Group] {
+			seen[u.Group] = true
+			groups = append(groups, u.Group)
+		}
+	}
+	return groups
+}
+
+func renderProfile(ctx *generators.Context, prof *spec.InitDataProfile, out *manifest.Set) (*initdata.Rendered, error) {
+	p := ctx.Pattern
+	groups := profileGroups(p, prof.Name)
+	users := p.InitDataUsers(prof.Name)
+	if len(groups) == 0 {
+		ctx.Warnf("init-data profile %q is not used by any confidential application and there is no hub group to publish it on; nothing rendered for it", prof.Name)
+		return nil, nil
+	}
+	r, err := initdata.Build(p, prof.Name)
+	if err != nil {
+		return nil, err
+	}
+	if prof.Policy.Profile == spec.PolicyDebug {
+		ctx.Warnf("init-data profile %q uses the DEBUG agent policy: the host may exec into its pods, write their stdin, copy files in and replace the policy. It gives NO CONFIDENTIALITY; never use it for real workloads or secrets", prof.Name)
+	}
+	if n := len(r.Annotation); n > initdata.WarnAnnotationSize {
+		ctx.Warnf("init-data profile %q: annotation is %d KiB (above %d KiB); every pod object carries it, and Kubernetes allows %d KiB of annotations per object", prof.Name, n>>10, initdata.WarnAnnotationSize>>10, initdata.MaxAnnotationSize>>10)
+	}
+	if prof.KBS.URL == "" && p.Spec.Trustee.URL == "" {
+		hub := p.HubGroup()
+		for _, u := range users {
+			if u.Group != hub {
+				ctx.Warnf("init-data profile %q points %s at the hub's in-cluster KBS service (%s), which pods on group %q cannot reach; set spec.trustee.url to the KBS route", prof.Name, u.App.Name, p.InClusterKBSURL(), u.Group.Name)
+				break
+			}
+		}
+	}
+	cm, err := configMap(p, r)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".toml", r.TOML)
+		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".rego", []byte(r.Policy))
+		cm.Labels = generators.Labels(p, g.Name)
+		cm.Labels[ProfileLabel] = prof.Name
+		out.Add(manifest.MustFromTyped(g.Dir(), cm))
+	}
+	return r, nil
+}
+
+// configMap holds the profile's encoded init-data (INITDATA), its digests
+// and the readable document entries.
+func configMap(p *spec.Pattern, r *initdata.Rendered) (*corev1.ConfigMap, error) {
+	data := r.ConfigMapData()
+	size := 0
+	for k, v := range data {
+		size += len(k) + len(v)
+	}
+	if size > maxConfigMapSize {
+		return nil, &spec.FieldError{Path: profilePath(p, r.Profile), Msg: fmt.Sprintf("the init-data ConfigMap would hold %d bytes, above the Kubernetes limit of %d; shrink extraData or the policy", size, maxConfigMapSize)}
+	}
+	return &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        r.ConfigMapName,
+			Namespace:   r.ConfigMapNamespace,
+			Annotations: map[string]string{waves.Annotation: waves.String(Wave)},
+		},
+		Data: data,
+	}, nil
+}
+
+func profilePath(p *spec.Pattern, name string) string {
+	for i := range p.Spec.InitData.Profiles {
+		if p.Spec.InitData.Profiles[i].Name == name {
+			return fmt.Sprintf("spec.initData.profiles[%d]", i)
+		}
+	}
+	return "spec.initData"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var _ generators.Generator = (*Generator)(nil)

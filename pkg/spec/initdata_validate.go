@@ -1,0 +1,294 @@
+package spec
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+func init() {
+	sectionValidators = append(sectionValidators, validateInitData)
+}
+
+// ReservedInitDataNames are [data] entries and ConfigMap keys cocogen writes
+// itself; extraData may not use them.
+var ReservedInitDataNames = map[string]bool{
+	"aa.toml": true, "cdh.toml": true, "policy.rego": true,
+	"INITDATA": true, "DIGEST": true, "ALGORITHM": true, "PCR8_HASH": true,
+	"SNP_HOSTDATA": true, "TDX_MRCONFIGID": true, "version": true, "algorithm": true,
+}
+
+// extraDataNameRE is what a ConfigMap key (and a readable TOML key) may be.
+var extraDataNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// IsKataRuntimeClass reports whether a runtime class runs pods in kata VMs:
+// "kata" and every "kata-*" class the sandboxed containers operator
+// installs (kata-remote, kata-qemu-tdx, kata-cc, ...).
+func IsKataRuntimeClass(name string) bool {
+	return name == "kata" || strings.HasPrefix(name, "kata-")
+}
+
+func validateInitData(p *Pattern, v *validator) {
+	names := map[string]int{}
+	for i := range p.Spec.InitData.Profiles {
+		prof := &p.Spec.InitData.Profiles[i]
+		path := fmt.Sprintf("spec.initData.profiles[%d]", i)
+		v.dnsLabel(path+".name", prof.Name)
+		if j, dup := names[prof.Name]; dup && prof.Name != "" {
+			v.add(path+".name", "duplicate init-data profile %q (also spec.initData.profiles[%d])", prof.Name, j)
+		}
+		names[prof.Name] = i
+		v.initDataProfile(p, prof, path)
+	}
+	for _, ref := range p.confidentialApps() {
+		c := ref.App.Confidential
+		if c.RuntimeClassName != "" && !IsKataRuntimeClass(c.RuntimeClassName) {
+			v.add(ref.Path()+".confidential.runtimeClassName", "%q is not a kata runtime class (kata or kata-*): only kata pods read init-data", c.RuntimeClassName)
+		}
+	}
+}
+
+func (p *Pattern) confidentialApps() []AppRef {
+	var out []AppRef
+	for gi := range p.Spec.ClusterGroups {
+		g := &p.Spec.ClusterGroups[gi]
+		for ai := range g.Applications {
+			if g.Applications[ai].Confidential != nil {
+				out = append(out, AppRef{Group: g, App: &g.Applications[ai], GroupIndex: gi, AppIndex: ai})
+			}
+		}
+	}
+	return out
+}
+
+func (v *validator) initDataProfile(p *Pattern, prof *InitDataProfile, path string) {
+	if !contains(InitDataAlgorithms, prof.Algorithm) {
+		v.add(path+".algorithm", "unknown algorithm %q (want %s)", prof.Algorithm, strings.Join(InitDataAlgorithms, ", "))
+	}
+	if pol := prof.Policy; pol.Profile != PolicyStrict && pol.Profile != PolicyDebug {
+		v.add(path+".policy.profile", "unknown policy profile %q (want %s or %s)", pol.Profile, PolicyStrict, PolicyDebug)
+	}
+	for i, argv := range prof.Policy.AllowExec {
+		ap := fmt.Sprintf("%s.policy.allowExec[%d]", path, i)
+		if len(argv) == 0 || argv[0] == "" {
+			v.add(ap, "an exec rule is the full argv, program first, e.g. [\"/bin/sh\", \"-c\", \"date\"]")
+		}
+		for j, arg := range argv {
+			v.noSecret(fmt.Sprintf("%s[%d]", ap, j), arg, "")
+			v.textValue(fmt.Sprintf("%s[%d]", ap, j), arg)
+		}
+	}
+
+	// KBS: validate what the author wrote where they wrote it, and check
+	// what ends up in the document (possibly inherited) for secrets.
+	if prof.KBS.URL != "" {
+		v.kbsURL(path+".kbs.url", prof.KBS.URL)
+	}
+	if prof.KBS.Certificate != "" {
+		v.certificates(path+".kbs.certificate", prof.KBS.Certificate)
+	}
+	kbs := p.InitDataKBS(prof)
+	if prof.KBS.URL == "" && kbs.URL != "" && kbs.URL == p.Spec.Trustee.URL {
+		v.noSecret(path+".kbs.url", kbs.URL, "spec.trustee.url")
+	}
+	if prof.KBS.Certificate == "" && kbs.Certificate != "" {
+		v.noSecret(path+".kbs.certificate", kbs.Certificate, "spec.trustee.certificate")
+	}
+	if kbs.Certificate != "" && strings.HasPrefix(kbs.URL, "http://") {
+		v.add(path+".kbs", "a KBS certificate pins TLS, but the KBS URL %q is plain http", kbs.URL)
+	}
+	if users := p.InitDataUsers(prof.Name); len(users) > 0 && prof.Name != "" && kbs.URL == "" {
+		v.add(path+".kbs.url", "profile %q is used by %s but has no KBS URL: set this field or spec.trustee.url, or add a cluster group with role %q running Trustee", prof.Name, users[0].Path(), RoleHub)
+	}
+
+	v.kbsResourceURI(path+".imageSecurityPolicyURI", prof.ImageSecurityPolicyURI)
+	v.kbsResourceURI(path+".registryCredentialsURI", prof.RegistryCredentialsURI)
+	for i, c := range prof.ExtraCACertificates {
+		v.certificates(fmt.Sprintf("%s.extraCACertificates[%d]", path, i), c)
+	}
+	for _, k := range sortedKeys(prof.ExtraData) {
+		kp := joinPath(path+".extraData", k)
+		switch {
+		case ReservedInitDataNames[k]:
+			v.add(kp, "%q is written by cocogen itself; reserved names: %s", k, strings.Join(sortedKeys(ReservedInitDataNames), ", "))
+		case len(k) > 253 || !extraDataNameRE.MatchString(k):
+			v.add(kp, "invalid name %q: want letters, digits, '.', '_' and '-' (it becomes a ConfigMap key)", k)
+		case credentialNameRE.MatchString(k):
+			v.add(kp, "%q is named like a credential; init-data is readable by the host (measured, not encrypted): store it in the KBS and reference it with a kbs:/// URI", k)
+		default:
+			v.noSecret(kp, prof.ExtraData[k], "")
+			v.textValue(kp, prof.ExtraData[k])
+		}
+	}
+	if prof.ConfigMap.Namespace != "" {
+		v.dnsLabel(path+".configMap.namespace", prof.ConfigMap.Namespace)
+	}
+}
+
+func (v *validator) kbsURL(path, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(path, "want the http:// or https:// URL of the KBS, got %q", raw)
+		return
+	}
+	if u.User != nil {
+		v.add(path, "credentials in the KBS URL would be written into init-data, which the host can read; the KBS authenticates pods by attestation")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		v.add(path, "the KBS URL takes no query or fragment, got %q", raw)
+	}
+}
+
+// kbsResourceURI checks a KBS resource URI, kbs://[host]/<repository>/<type>/<tag>.
+func (v *validator) kbsResourceURI(path, raw string) {
+	if raw == "" {
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "kbs" {
+		v.add(path, "want a KBS resource URI kbs:///<repository>/<type>/<tag> (e.g. kbs:///default/security-policy/test), got %q", raw)
+		return
+	}
+	parts := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || u.User != nil || u.Fragment != "" {
+		v.add(path, "want a KBS resource URI kbs:///<repository>/<type>/<tag>, got %q", raw)
+	}
+}
+
+// certificates checks PEM text that must hold only public certificates.
+func (v *validator) certificates(path, text string) {
+	if !v.noSecret(path, text, "") {
+		return
+	}
+	rest := []byte(text)
+	n := 0
+	for {
+		block, r := pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		rest = r
+		n++
+		if block.Type != "CERTIFICATE" {
+			v.add(path, "PEM block %d is %q: only CERTIFICATE blocks belong here", n, block.Type)
+			continue
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			v.add(path, "PEM block %d: %v", n, err)
+		}
+	}
+	switch {
+	case n == 0:
+		v.add(path, "want one or more PEM certificates (-----BEGIN CERTIFICATE-----)")
+	case strings.TrimSpace(string(rest)) != "":
+		v.add(path, "text after the last PEM certificate")
+	}
+}
+
+// textValue rejects what a TOML document cannot carry.
+func (v *validator) textValue(path, s string) {
+	if !utf8.ValidString(s) {
+		v.add(path, "not valid UTF-8")
+	} else if strings.ContainsRune(s, 0) {
+		v.add(path, "contains a NUL character")
+	}
+}
+
+// noSecret reports a secret in s, a value that would be written into
+// init-data or the agent policy. Init-data travels in a pod annotation the
+// host (and anyone who can read the pod) sees in clear; only its digest is
+// protected, by the TEE measurement. So a value belongs there only if it
+// is public. from names the field the value was inherited from, if any.
+func (v *validator) noSecret(path, s, from string) bool {
+	reason := SecretReason(s)
+	if reason == "" {
+		return true
+	}
+	if from != "" {
+		reason += " (inherited from " + from + ")"
+	}
+	v.add(path, "%s; init-data is readable by the host (measured, not encrypted), so secrets are released by the KBS after attestation: store it as a KBS resource and reference it with a kbs:/// URI", reason)
+	return false
+}
+
+var (
+	privateKeyRE = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----`)
+	// Template expressions expand after cocogen hashed the document; the
+	// secret-reading ones would put a Secret's value into it.
+	secretTemplateRE = regexp.MustCompile(`(?s)\{\{.*\b(fromSecret|copySecretData|lookup|getSecret|protect)\b`)
+	templateRE       = regexp.MustCompile(`\{\{|\$\{\{`)
+	// argocd-vault-plugin placeholders substitute secret values at sync.
+	avpRE            = regexp.MustCompile(`<(path|secret|vault):[^>]*>`)
+	secretRefRE      = regexp.MustCompile(`\b(secretKeyRef|secretRef|secretName|valueFrom)\s*:`)
+	secretManifestRE = regexp.MustCompile(`(?m)^\s*"?kind"?\s*:\s*"?Secret"?\s*,?\s*$`)
+	dockerAuthRE     = regexp.MustCompile(`"auths"\s*:|"auth"\s*:\s*"[A-Za-z0-9+/=]{8,}"`)
+	assignmentRE     = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_])(password|passwd|pwd|secret|client[_-]?secret|secret[_-]?(?:access[_-]?)?key|api[_-]?key|access[_-]?key|account[_-]?key|auth[_-]?token|access[_-]?token|bearer[_-]?token|refresh[_-]?token|token)["']?\s*[:=]\s*["']?([^\s"',;}]*)`)
+	authHeaderRE     = regexp.MustCompile(`(?i)\bauthorization\s*[:=]\s*["']?(bearer|basic)\s+\S`)
+	urlPasswordRE    = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@'"]+:[^/\s@'"]+@`)
+	tokenREs         = []*regexp.Regexp{
+		regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`),                                    // AWS access key id
+		regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`),  // GitHub
+		regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`),                                 // Slack
+		regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`),                                      // Google API key
+		regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*`), // JWT
+	}
+	credentialNameRE = regexp.MustCompile(`(?i)(secret|passw|token|credential|private|\.key$|id_rsa|id_ecdsa|id_ed25519|dockerconfig|auth\.json|kubeconfig|\.p12$|\.pfx$|\.jks$|\.keytab$)`)
+)
+
+// SecretReason says why s looks like (or would pull in) secret material,
+// or returns "" when it does not. It errs on the side of refusing: a false
+// positive costs a rename, a false negative publishes a credential.
+func SecretReason(s string) string {
+	switch {
+	case privateKeyRE.MatchString(s):
+		return "holds a PEM private key"
+	case secretTemplateRE.MatchString(s):
+		return "holds a template expression that reads a Secret; it would put the Secret's value into init-data"
+	case templateRE.MatchString(s):
+		return "holds a template expression ({{ ... }}); it would expand after cocogen computed the digest (and could pull in a Secret's value)"
+	case avpRE.MatchString(s):
+		return "holds an argocd-vault-plugin placeholder, which substitutes a secret value at sync time"
+	case secretManifestRE.MatchString(s):
+		return "holds a Kubernetes Secret manifest"
+	case secretRefRE.MatchString(s):
+		return "references a Kubernetes Secret, which nothing in the guest can resolve"
+	case dockerAuthRE.MatchString(s):
+		return "holds container registry credentials (auths); use registryCredentialsURI"
+	case authHeaderRE.MatchString(s):
+		return "holds an Authorization header"
+	case urlPasswordRE.MatchString(s):
+		return "holds a URL with a password"
+	}
+	for _, m := range assignmentRE.FindAllStringSubmatch(s, -1) {
+		if val := strings.ToLower(m[2]); !harmlessValue(val) {
+			return fmt.Sprintf("assigns a value to %q", m[1])
+		}
+	}
+	for _, re := range tokenREs {
+		if re.MatchString(s) {
+			return "holds what looks like an access token or API key"
+		}
+	}
+	return ""
+}
+
+func harmlessValue(val string) bool {
+	switch val {
+	case "", "true", "false", "null", "none", "[]", "{}", "=":
+		return true
+	}
+	return strings.HasPrefix(val, "kbs://") || strings.HasPrefix(val, "file://") || strings.HasPrefix(val, "/")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,376 @@
+# cocogen agent policy, profile "strict".
+#
+# The Kata agent inside the confidential VM asks this policy about every
+# agent API request. The agent queries data.agent_policy.<MessageName> with
+# the request, serialised to JSON, as input, and allows the request only
+# if the result is true.
+#
+# Tunable values live in the policy_data object at the end of the file.
+# Trustee reads that object as JSON for attestation claims, so it must
+# stay the last statement. cocogen renders it.
+#
+# Deny by default: a request that is not listed here, or whose rule
+# cannot be evaluated, is refused.
+
+package agent_policy
+
+# A no-op for OPA 1.x. Engines that still parse Rego v0 by default (for
+# example regorus in some agent builds) need it to accept if/contains/in/every.
+import rego.v1
+
+# When true the agent allows requests the policy refuses. Never in strict.
+default AllowRequestsFailingPolicy := false
+
+# ---------------------------------------------------------------------------
+# Requests allowed without further checks: sandbox/container lifecycle and
+# read-only status calls. They let the host run the pod but give it no
+# access to data inside the VM.
+# ---------------------------------------------------------------------------
+
+default DestroySandboxRequest := true
+
+default GetOOMEventRequest := true
+
+# The agent queries by protobuf message name: GuestDetailsRequest. The RPC is
+# called GetGuestDetails, so that name is accepted as well.
+default GuestDetailsRequest := true
+
+default GetGuestDetailsRequest := true
+
+# Brings hot-plugged vCPUs and memory online when the pod is resized.
+default OnlineCPUMemRequest := true
+
+default RemoveContainerRequest := true
+
+default RemoveStaleVirtiofsShareMountsRequest := true
+
+default SignalProcessRequest := true
+
+default StartContainerRequest := true
+
+default StatsContainerRequest := true
+
+default TtyWinResizeRequest := true
+
+default WaitProcessRequest := true
+
+# ---------------------------------------------------------------------------
+# Requests that are always refused.
+# ---------------------------------------------------------------------------
+
+# The policy is part of init-data and measured. The host must not swap it.
+default SetPolicyRequest := false
+
+# Swap would page TEE memory out to a host-provided device.
+default AddSwapRequest := false
+
+default AddSwapPathRequest := false
+
+# Diagnostics, metrics and firewall/network dumps leak state from inside the VM.
+default GetDiagnosticDataRequest := false
+
+default GetMetricsRequest := false
+
+default GetIPTablesRequest := false
+
+default ListInterfacesRequest := false
+
+default ListRoutesRequest := false
+
+# The host must not rewrite guest firewall rules.
+default SetIPTablesRequest := false
+
+# The host must not tune or probe guest memory management.
+default MemAgentCompactConfig := false
+
+default MemAgentMemcgConfig := false
+
+default MemHotplugByProbeRequest := false
+
+# The host must not pause containers, freeze their state, or change their
+# cgroup limits after creation.
+default PauseContainerRequest := false
+
+default ResumeContainerRequest := false
+
+default UpdateContainerRequest := false
+
+# The host must not set the guest's entropy or clock.
+default ReseedRandomDevRequest := false
+
+default SetGuestDateTimeRequest := false
+
+# Would mount host-chosen storages in a running sandbox.
+default UpdateEphemeralMountsRequest := false
+
+# Volume management on guest paths. The agent queries by message name
+# (VolumeStatsRequest); GetVolumeStatsRequest is the RPC-derived alias.
+default VolumeStatsRequest := false
+
+default GetVolumeStatsRequest := false
+
+default ResizeVolumeRequest := false
+
+# Tracing RPCs that older agents have.
+default StartTracingRequest := false
+
+default StopTracingRequest := false
+
+# ---------------------------------------------------------------------------
+# Requests decided by the rules below. Each one defaults to false.
+# ---------------------------------------------------------------------------
+
+default AddARPNeighborsRequest := false
+
+default CloseStdinRequest := false
+
+default CopyFileRequest := false
+
+default CreateContainerRequest := false
+
+default CreateSandboxRequest := false
+
+default ExecProcessRequest := false
+
+default ReadStreamRequest := false
+
+default UpdateInterfaceRequest := false
+
+default UpdateRoutesRequest := false
+
+default WriteStreamRequest := false
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+# Treat an absent (null) repeated field as empty. Any other type fails.
+as_list(x) := x if is_array(x)
+
+as_list(x) := [] if is_null(x)
+
+# True if s matches at least one regex in the list.
+matches_any(regexes, s) if {
+	some r in regexes
+	regex.match(r, s)
+}
+
+# Path components that make a path non-canonical.
+non_canonical_components := {"", ".", ".."}
+
+# An absolute path with no empty, "." or ".." component. This blocks
+# directory traversal; it also rejects "//" and a trailing "/".
+canonical_absolute_path(p) if {
+	startswith(p, "/")
+	every c in split(trim_prefix(p, "/"), "/") {
+		not c in non_canonical_components
+	}
+}
+
+# A relative symlink target that cannot leave its directory tree:
+# not empty, not absolute, and no empty, "." or ".." component.
+contained_symlink_target(t) if {
+	t != ""
+	not startswith(t, "/")
+	every c in split(t, "/") {
+		not c in non_canonical_components
+	}
+}
+
+# ---------------------------------------------------------------------------
+# Sandbox
+# ---------------------------------------------------------------------------
+
+# CreateSandboxRequest refuses:
+# - a shared PID namespace (sandbox_pidns): containers could ptrace or read
+#   /proc of each other;
+# - guest OCI hooks (guest_hook_path): host-chosen binaries run as root in the VM;
+# - kernel modules: host-chosen code in the guest kernel;
+# - storages other than the ones listed in policy_data (the /dev/shm tmpfs).
+CreateSandboxRequest if {
+	object.get(input, "sandbox_pidns", false) == false
+	object.get(input, "guest_hook_path", "") == ""
+	count(as_list(object.get(input, "kernel_modules", []))) == 0
+	every s in as_list(object.get(input, "storages", [])) {
+		sandbox_storage_allowed(s)
+	}
+}
+
+sandbox_storage_allowed(s) if {
+	some allowed in policy_data.create_sandbox.allowed_storages
+	object.get(s, "driver", "") == allowed.driver
+	object.get(s, "source", "") == allowed.source
+	object.get(s, "fstype", "") == allowed.fstype
+	object.get(s, "mount_point", "") == allowed.mount_point
+	count(as_list(object.get(s, "driver_options", []))) == 0
+	every o in as_list(object.get(s, "options", [])) {
+		matches_any(allowed.option_regexes, o)
+	}
+}
+
+# ---------------------------------------------------------------------------
+# Containers
+# ---------------------------------------------------------------------------
+
+# CreateContainerRequest: only structural checks that need no image data.
+# - no OCI hooks (the runtime strips them before calling the agent);
+# - no shared mounts between containers, no string_user (a user name the
+#   guest would resolve) and no shared PID namespace;
+# - no capability from policy_data.create_container.forbidden_capabilities
+#   in any capability set (these allow escaping into the VM).
+CreateContainerRequest if {
+	oci := object.get(input, "OCI", null)
+	is_object(oci)
+	no_oci_hooks(oci)
+	count(as_list(object.get(input, "shared_mounts", []))) == 0
+	is_null(object.get(input, "string_user", null))
+	object.get(input, "sandbox_pidns", false) == false
+	capabilities_allowed(object.get(oci, ["Process", "Capabilities"], null))
+}
+
+no_oci_hooks(oci) if is_null(object.get(oci, "Hooks", null))
+
+no_oci_hooks(oci) if {
+	hooks := oci.Hooks
+	is_object(hooks)
+	every _, hook_list in hooks {
+		count(as_list(hook_list)) == 0
+	}
+}
+
+capabilities_allowed(caps) if is_null(caps)
+
+capabilities_allowed(caps) if {
+	is_object(caps)
+	every _, cap_set in caps {
+		every c in as_list(cap_set) {
+			not c in policy_data.create_container.forbidden_capabilities
+		}
+	}
+}
+
+# ExecProcessRequest (kubectl exec): allowed only if the full argv is
+# exactly one of the lists in policy_data.exec_process.allowed_commands.
+# A prefix, a superset or a reordering of a listed argv is refused.
+ExecProcessRequest if {
+	args := object.get(input, ["process", "Args"], null)
+	is_array(args)
+	count(args) > 0
+	args in policy_data.exec_process.allowed_commands
+}
+
+# ---------------------------------------------------------------------------
+# Container I/O
+# ---------------------------------------------------------------------------
+
+# Container stdout/stderr, which carry the logs.
+ReadStreamRequest if policy_data.streams.allow_logs == true
+
+# Container stdin. Refused by default: the host could type into an
+# interactive process.
+WriteStreamRequest if policy_data.streams.allow_stdin == true
+
+CloseStdinRequest if policy_data.streams.allow_stdin == true
+
+# ---------------------------------------------------------------------------
+# CopyFile
+# ---------------------------------------------------------------------------
+
+# When there is no shared filesystem the runtime uses CopyFileRequest to copy
+# what a container mounts from the host into the guest: /etc/resolv.conf,
+# /etc/hostname, /etc/hosts, the termination log, and (under "watchable/")
+# service-account tokens, ConfigMap and Secret volumes, which it copies again
+# when they change. Each copy is named
+#   <shared dir>/[watchable/]<container id>-<16 hex chars>-<name>
+# and for directory volumes the tree below <name> is copied entry by entry.
+#
+# Rules:
+# - the path is absolute and canonical (no "..", "." or empty component);
+# - it starts with one of policy_data.copy_file.path_prefix_regexes;
+# - the file type is allowed at its depth: at the top level (the entry
+#   directly after the prefix) a regular file or a directory; below it also
+#   a symlink (ConfigMap/Secret volumes use "..data" style symlinks). A symlink
+#   as the top-level entry could redirect the whole mount and is refused;
+# - a symlink target is relative and has no ".." component, so it stays
+#   inside the copied tree.
+CopyFileRequest if {
+	path := object.get(input, "path", "")
+	file_type := object.get(input, "file_type", "")
+	canonical_absolute_path(path)
+	some prefix in policy_data.copy_file.path_prefix_regexes
+	copy_placement_allowed(prefix, path, file_type)
+	copy_symlink_target_allowed(file_type, object.get(input, "symlink_target", ""))
+}
+
+copy_placement_allowed(prefix, path, file_type) if {
+	file_type in policy_data.copy_file.top_level_file_types
+	regex.match(concat("", [prefix, `[^/]+$`]), path)
+}
+
+copy_placement_allowed(prefix, path, file_type) if {
+	file_type in policy_data.copy_file.nested_file_types
+	regex.match(concat("", [prefix, `[^/]+/.+$`]), path)
+}
+
+copy_symlink_target_allowed(file_type, _) if file_type != "Symlink"
+
+copy_symlink_target_allowed("Symlink", target) if contained_symlink_target(target)
+
+# ---------------------------------------------------------------------------
+# Networking
+# ---------------------------------------------------------------------------
+
+# UpdateRoutesRequest: no route through a forbidden device (loopback) and no
+# forbidden (loopback) source address, so that the host cannot redirect
+# traffic meant for localhost services.
+UpdateRoutesRequest if {
+	every route in as_list(object.get(input, ["routes", "Routes"], [])) {
+		route_allowed(route)
+	}
+}
+
+route_allowed(route) if {
+	not object.get(route, "device", "") in policy_data.update_routes.forbidden_devices
+	not matches_any(policy_data.update_routes.forbidden_source_regexes, object.get(route, "source", ""))
+}
+
+# UpdateInterfaceRequest: the interface must not be renamed to (or be) a
+# forbidden name such as "lo", must not take a forbidden MAC address,
+# must set no flag outside policy_data.update_interface.allowed_raw_flags
+# (IFF_NOARP only), and must not be given a loopback address.
+UpdateInterfaceRequest if {
+	iface := object.get(input, "interface", null)
+	is_object(iface)
+	rules := policy_data.update_interface
+	not object.get(iface, "name", "") in rules.forbidden_names
+	not object.get(iface, "device", "") in rules.forbidden_names
+	not lower(object.get(iface, "hwAddr", "")) in rules.forbidden_hw_addrs
+	flags := object.get(iface, "raw_flags", 0)
+	bits.and(flags, rules.allowed_raw_flags) == flags
+	every addr in as_list(object.get(iface, "IPAddresses", [])) {
+		not matches_any(rules.forbidden_address_regexes, object.get(addr, "address", ""))
+	}
+}
+
+# AddARPNeighborsRequest: no entry on a forbidden device, none for a
+# forbidden (loopback) address, only the allowed neighbour states
+# (NUD_REACHABLE, NUD_PERMANENT), and no flag outside allowed_flags
+# (NTF_PROXY, NTF_ROUTER).
+AddARPNeighborsRequest if {
+	every neighbor in as_list(object.get(input, ["neighbors", "ARPNeighbors"], [])) {
+		arp_neighbor_allowed(neighbor)
+	}
+}
+
+arp_neighbor_allowed(neighbor) if {
+	rules := policy_data.add_arp_neighbors
+	not object.get(neighbor, "device", "") in rules.forbidden_devices
+	not matches_any(rules.forbidden_address_regexes, object.get(neighbor, ["toIPAddress", "address"], ""))
+	object.get(neighbor, "state", 0) in rules.allowed_states
+	flags := object.get(neighbor, "flags", 0)
+	bits.and(flags, rules.allowed_flags) == flags
+}
+
+# ---------------------------------------------------------------------------
+# Policy data (rendered by cocogen; must stay last)
+# ---------------------------------------------------------------------------
