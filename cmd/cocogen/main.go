@@ -58,5 +58,6 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRenderCmd())
+	root.AddCommand(newInitDataCmd())
 	return root
 }

@@ -18,6 +18,7 @@ func newRenderCmd() *cobra.Command {
 		file     string
 		outDir   string
 		repoRoot string
+		only     []string
 		load     spec.LoadOptions
 	)
 	cmd := &cobra.Command{
@@ -39,6 +40,9 @@ func newRenderCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(only) > 0 {
+				res.Set = res.Set.Only(only...)
+			}
 			for _, w := range res.Warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), "cocogen: warning: "+w)
 			}
@@ -52,6 +56,7 @@ func newRenderCmd() *cobra.Command {
 	f.StringVarP(&file, "file", "f", "", "pattern file (.yaml, .yml, .json, .jsonnet)")
 	f.StringVarP(&outDir, "output-dir", "o", "", "write one file per object under this directory (replaced atomically) instead of a stream on stdout")
 	f.StringVar(&repoRoot, "repo-root", "", "root of the pattern's git repository, which application paths are relative to (default: the nearest parent of the pattern holding .git, else its directory)")
+	f.StringSliceVar(&only, "only", nil, "keep only these directories of the tree (e.g. a cluster group's name, bootstrap/<group>), as the Argo CD plugin does for one cluster")
 	f.StringToStringVar(&load.ExtStrs, "ext-str", nil, "Jsonnet external string variable (name=value)")
 	f.StringToStringVar(&load.ExtCodes, "ext-code", nil, "Jsonnet external code variable (name=code)")
 	f.StringToStringVar(&load.TLAStrs, "tla-str", nil, "Jsonnet top-level string argument (name=value)")

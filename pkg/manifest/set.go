@@ -24,6 +24,32 @@ func (s *Set) AddFile(path string, data []byte) {
 	s.Files = append(s.Files, File{Path: path, Data: data})
 }
 
+// Only returns the objects and files inside the given tree directories
+// (a directory and everything below it).
+func (s *Set) Only(dirs ...string) *Set {
+	inside := func(p string) bool {
+		for _, d := range dirs {
+			d = strings.Trim(d, "/")
+			if p == d || strings.HasPrefix(p, d+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	out := &Set{}
+	for _, o := range s.Objects {
+		if inside(o.Dir) {
+			out.Objects = append(out.Objects, o)
+		}
+	}
+	for _, f := range s.Files {
+		if inside(f.Path) {
+			out.Files = append(out.Files, f)
+		}
+	}
+	return out
+}
+
 // kindRank puts what other objects depend on first, so that a plain
 // `kubectl apply -f` of the stream applies cleanly.
 func kindRank(kind string) int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -93,7 +94,9 @@ type lifecycleReplacement interface {
 }
 
 // loadBuiltins indexes every resource kind (a type with ObjectMeta) of the
-// client-go scheme plus apiextensions.k8s.io.
+// client-go scheme plus apiextensions.k8s.io, except API versions a default
+// cluster does not serve: removed ones (per k8s.io/api's prerelease
+// lifecycle data) and alpha ones.
 func (v *Validator) loadBuiltins() error {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
@@ -106,7 +109,7 @@ func (v *Validator) loadBuiltins() error {
 		}
 	}
 	v.builtin = map[schema.GroupVersionKind]*builtinKind{}
-	v.removed = map[schema.GroupVersionKind]string{}
+	v.unserved = map[schema.GroupVersionKind]string{}
 	for gvk, t := range s.AllKnownTypes() {
 		if gvk.Version == runtime.APIVersionInternal || t.Kind() != reflect.Struct {
 			continue
@@ -123,9 +126,13 @@ func (v *Validator) loadBuiltins() error {
 						reason += fmt.Sprintf("; use %s %s", r.GroupVersion(), r.Kind)
 					}
 				}
-				v.removed[gvk] = reason
+				v.unserved[gvk] = reason
 				continue
 			}
+		}
+		if strings.Contains(gvk.Version, "alpha") {
+			v.unserved[gvk] = fmt.Sprintf("%s is an alpha API, disabled by default", gvk.GroupVersion())
+			continue
 		}
 		gk := gvk.GroupKind()
 		nameFn := nameFuncs[gk]

@@ -446,6 +446,8 @@ func TestKnown(t *testing.T) {
 		{"extensions/v1beta1", "Deployment", false}, // removed
 		{"batch/v1beta1", "CronJob", false},         // removed
 		{"apiextensions.k8s.io/v1beta1", "CustomResourceDefinition", false},
+		{"admissionregistration.k8s.io/v1alpha1", "ValidatingAdmissionPolicy", false}, // alpha
+		{"admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", true},
 		{"", "Namespace", false},
 		{"v1", "", false},
 	} {

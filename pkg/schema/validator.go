@@ -20,7 +20,7 @@ import (
 type Validator struct {
 	custom  map[schema.GroupKind]*customKind
 	builtin map[schema.GroupVersionKind]*builtinKind
-	removed map[schema.GroupVersionKind]string // built-in kinds of removed API versions -> reason
+	unserved map[schema.GroupVersionKind]string // built-in kinds of removed or alpha API versions -> reason
 }
 
 // ErrNoSchema is matched (errors.Is) by the error Validate returns for an
@@ -208,7 +208,7 @@ func (v *Validator) validate(in map[string]any, nested bool) (probs []problem, n
 		return v.validateBuiltin(bk, obj, nested), false
 	}
 	msg := fmt.Sprintf("no schema for %s %s", apiVersion, kind)
-	if reason, ok := v.removed[gvk]; ok {
+	if reason, ok := v.unserved[gvk]; ok {
 		msg += ": " + reason
 	} else {
 		msg += " (neither an embedded CRD in pkg/schema/crds nor a built-in Kubernetes kind)"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -108,6 +109,19 @@ func (v *validator) group(p *Pattern, g *ClusterGroup, path string) {
 		}
 		ops[op.Name] = i
 	}
+	// OLM allows one OperatorGroup per namespace, so operators sharing a
+	// namespace must agree on what it targets.
+	targetsByNS := map[string]int{}
+	for i := range g.Operators {
+		op := &g.Operators[i]
+		if j, ok := targetsByNS[op.Namespace]; ok && !slices.Equal(g.Operators[j].TargetNamespaces, op.TargetNamespaces) {
+			v.add(fmt.Sprintf("%s.operators[%d].targetNamespaces", path, i), "operators[%d] shares namespace %q but targets %v, not %v: one OperatorGroup serves a namespace", j, op.Namespace, g.Operators[j].TargetNamespaces, op.TargetNamespaces)
+		}
+		if _, ok := targetsByNS[op.Namespace]; !ok {
+			targetsByNS[op.Namespace] = i
+		}
+	}
+	root := p.RootName(g)
 	for i, ns := range g.Namespaces {
 		v.dnsLabel(fmt.Sprintf("%s.namespaces[%d]", path, i), ns)
 	}
@@ -119,6 +133,12 @@ func (v *validator) group(p *Pattern, g *ClusterGroup, path string) {
 			v.add(ap+".name", "duplicate application %q (also applications[%d])", a.Name, j)
 		}
 		apps[a.Name] = i
+		if a.Name == root {
+			v.add(ap+".name", "%q is the name of the group's root Application", a.Name)
+		}
+		if a.Project == root {
+			v.add(ap+".project", "%q is the root Application's project; applications get their own", a.Project)
+		}
 		v.application(p, g, a, ap)
 	}
 }

@@ -1,0 +1,43 @@
+# cocogen: the two commands a newcomer needs are `make demo` and `make test`.
+GO       ?= go
+DEMO     ?= fixtures/azure-simple/pattern.yaml
+DEMO_OUT ?= out/azure-simple
+PKGS     := ./...
+
+.PHONY: all build demo test test-race vet fmt golden bench cover clean
+
+all: build
+
+build:
+	$(GO) build -o bin/cocogen ./cmd/cocogen
+
+## demo: render the bundled Azure example into $(DEMO_OUT) and print its tree.
+demo: build
+	./bin/cocogen render -f $(DEMO) -o $(DEMO_OUT)
+	@cd $(DEMO_OUT) && find . -type f | sort | sed 's|^\./||'
+	@echo
+	@echo "Rendered $(DEMO) into $(DEMO_OUT)/ (stream form: ./bin/cocogen render -f $(DEMO))"
+
+## test: formatting, vet, and every test (race detector on).
+test: fmt vet
+	$(GO) test -race -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## golden: regenerate every golden file (review the diff before committing).
+golden:
+	$(GO) test ./pkg/render -run TestGolden -update
+	$(GO) test ./cmd/cocogen -run TestInvalidPatterns -update
+	$(GO) test $(PKGS) -run Golden -update 2>/dev/null || true
+
+## bench: every benchmark, with allocations.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,472 @@
+package initdata_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/generators/argocd"
+	gen "github.com/cocogen/cocogen/generators/initdata"
+	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
+	"github.com/cocogen/cocogen/pkg/spec"
+)
+
+const podSpec = `
+    containers:
+      - name: c
+        image: quay.io/openshift/origin-hello-openshift`
+
+// workloadsRepo holds one application with every workload kind.
+func workloadsRepo() fstest.MapFS {
+	tmpl := func(rc string) string {
+		s := "    metadata:\n      labels: {app: x}\n    spec:\n"
+		if rc != "" {
+			s += "      runtimeClassName: " + rc + "\n"
+		}
+		return s + "      containers:\n        - name: c\n          image: quay.io/openshift/origin-hello-openshift\n"
+	}
+	return fstest.MapFS{
+		"apps/all/pod.yaml": {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod\nspec:" + podSpec + "\n")},
+		"apps/all/deploy.yaml": {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deploy\nspec:\n  template:\n" + tmpl("kata") +
+			"---\n# a comment-only document\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\nspec:\n  ports: [{port: 8080}]\n")},
+		"apps/all/sts.yaml":            {Data: []byte("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: sts\nspec:\n  template:\n" + tmpl("kata-qemu-tdx"))},
+		"apps/all/ds.yaml":             {Data: []byte("apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: ds\nspec:\n  template:\n" + tmpl(""))},
+		"apps/all/rs.yaml":             {Data: []byte("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: rs\nspec:\n  template:\n" + tmpl("kata-remote"))},
+		"apps/all/job.yaml":            {Data: []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: job\nspec:\n  template:\n" + tmpl(""))},
+		"apps/all/cron.yml":            {Data: []byte("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: cron\nspec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n" + indent(tmpl(""), 4))},
+		"apps/all/sub/rc.json":         {Data: []byte(`{"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}`)},
+		"apps/all/runc.yaml":           {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: runc\nspec:\n  template:\n" + tmpl("runc"))},
+		"apps/all/list.yaml":           {Data: []byte("apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: cm}\n    data: {a: '1'}\n")},
+		"apps/all/README.md":           {Data: []byte("not a manifest")},
+		"apps/all/.hidden/x.yaml":      {Data: []byte("not: [valid")},
+		"apps/base/deploy.yaml":        {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n" + tmpl(""))},
+		"apps/base/kustomization.yaml": {Data: []byte("resources: [deploy.yaml]\n")},
+		"apps/kust/kustomization.yaml": {Data: []byte("resources: [../base]\nnamePrefix: prod-\ncommonLabels: {env: prod}\n")},
+		"apps/conflict/pod.yaml":       {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: mine\n  annotations:\n    io.katacontainers.config.hypervisor.cc_init_data: H4sIAAAA\nspec:" + podSpec + "\n")},
+		"apps/legacy/pod.yaml":         {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: mine\n  annotations:\n    io.katacontainers.config.agent.policy: cGFja2FnZQ==\n    keep: me\nspec:" + podSpec + "\n")},
+	}
+}
+
+func indent(s string, n int) string {
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return pad + strings.Join(lines, "\n"+pad) + "\n"
+}
+
+func pattern(t *testing.T, profiles, groups string) *spec.Pattern {
+	t.Helper()
+	doc := `apiVersion: cocogen.dev/v1alpha1
+kind: Pattern
+metadata:
+  name: demo
+spec:
+  source:
+    repoURL: https://github.com/example/demo.git
+  trustee:
+    url: https://kbs.example.com
+  initData:
+    profiles:
+` + profiles + `
+  clusterGroups:
+` + groups
+	p, err := spec.Parse("pattern.yaml", []byte(doc), spec.LoadOptions{})
+	if err != nil {
+		t.Fatalf("pattern: %v", err)
+	}
+	return p
+}
+
+func group(name, roles, apps string) string {
+	return `    - name: ` + name + `
+      roles: [` + roles + `]
+      selector:
+        matchLabels: {cluster: ` + name + `}
+      platform: {type: azure}
+      applications:
+` + apps
+}
+
+func app(name, path, profile string) string {
+	return `        - name: ` + name + `
+          namespace: ` + name + `
+          source: {path: ` + path + `}
+          confidential: {initData: ` + profile + `}
+`
+}
+
+func generate(t *testing.T, p *spec.Pattern, repo fstest.MapFS) (*manifest.Set, *generators.Context, error) {
+	t.Helper()
+	ctx := &generators.Context{Pattern: p, Repo: repo}
+	var out manifest.Set
+	err := gen.New().Generate(ctx, &out)
+	return &out, ctx, err
+}
+
+func find(set *manifest.Set, dir, kind, name string) map[string]any {
+	for _, o := range set.Objects {
+		if o.Dir == dir && o.Kind() == kind && o.Name() == name {
+			return o.Content
+		}
+	}
+	return nil
+}
+
+func get(m map[string]any, path ...string) any {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[p]
+	}
+	return cur
+}
+
+func TestInjectAllWorkloadKinds(t *testing.T) {
+	p := pattern(t, "      - name: default", group("spoke", "workloads", app("all", "apps/all", "default")))
+	set, ctx, err := generate(t, p, workloadsRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := initdata.Build(p, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := "apps/spoke/all"
+	for _, tc := range []struct {
+		kind, name, rc string
+		tmpl           []string
+	}{
+		{"Pod", "pod", "kata-remote", nil},
+		{"Deployment", "deploy", "kata", []string{"spec", "template"}},
+		{"StatefulSet", "sts", "kata-qemu-tdx", []string{"spec", "template"}},
+		{"DaemonSet", "ds", "kata-remote", []string{"spec", "template"}},
+		{"ReplicaSet", "rs", "kata-remote", []string{"spec", "template"}},
+		{"Job", "job", "kata-remote", []string{"spec", "template"}},
+		{"CronJob", "cron", "kata-remote", []string{"spec", "jobTemplate", "spec", "template"}},
+		{"ReplicationController", "rc", "kata-remote", []string{"spec", "template"}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			o := find(set, dir, tc.kind, tc.name)
+			if o == nil {
+				t.Fatalf("%s/%s not in %s", tc.kind, tc.name, dir)
+			}
+			tmpl := o
+			if tc.tmpl != nil {
+				tmpl, _ = get(o, tc.tmpl...).(map[string]any)
+			}
+			if got := get(tmpl, "metadata", "annotations", initdata.AnnotationInitData); got != r.Annotation {
+				t.Errorf("init-data annotation = %.40v, want the profile's", got)
+			}
+			if got := get(tmpl, "spec", "runtimeClassName"); got != tc.rc {
+				t.Errorf("runtimeClassName = %v, want %s", got, tc.rc)
+			}
+		})
+	}
+	if o := find(set, dir, "Deployment", "runc"); o == nil || get(o, "spec", "template", "metadata", "annotations") != nil {
+		t.Error("a runc Deployment was changed")
+	}
+	if o := find(set, dir, "Service", "svc"); o == nil || get(o, "metadata", "annotations") != nil {
+		t.Error("Service missing or changed")
+	}
+	if find(set, dir, "ConfigMap", "cm") == nil {
+		t.Error("List items not expanded")
+	}
+	if n := len(set.Objects); n != 12 { // 11 app objects + the profile's ConfigMap
+		t.Errorf("%d objects, want 12", n)
+	}
+	if !hasWarning(ctx, `Deployment runc runs with runtimeClassName "runc"`) {
+		t.Errorf("no warning about the runc workload: %q", ctx.Warnings())
+	}
+}
+
+func hasWarning(ctx *generators.Context, sub string) bool {
+	for _, w := range ctx.Warnings() {
+		if strings.Contains(w, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestProfileOutputs(t *testing.T) {
+	// No hub: files and ConfigMap go to each workloads group using the profile.
+	p := pattern(t, "      - name: default\n      - name: unused",
+		group("a", "workloads", app("x", "apps/kust", "default"))+group("b", "workloads", app("y", "apps/kust", "default")))
+	set, ctx, err := generate(t, p, workloadsRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := initdata.Build(p, "default")
+	for _, g := range []string{"a", "b"} {
+		files := map[string][]byte{}
+		for _, f := range set.Files {
+			files[f.Path] = f.Data
+		}
+		if string(files[g+"/initdata/default.toml"]) != string(r.TOML) || string(files[g+"/initdata/default.rego"]) != r.Policy {
+			t.Errorf("group %s lacks the readable files", g)
+		}
+		cm := find(set, g, "ConfigMap", "initdata-default")
+		if cm == nil {
+			t.Fatalf("group %s has no ConfigMap", g)
+		}
+		if ns := get(cm, "metadata", "namespace"); ns != "openshift-sandboxed-containers-operator" {
+			t.Errorf("ConfigMap namespace %v", ns)
+		}
+		if get(cm, "data", "INITDATA") != r.Annotation || get(cm, "data", "DIGEST") != hex.EncodeToString(r.Digest) ||
+			get(cm, "data", "ALGORITHM") != "sha384" || get(cm, "data", "PCR8_HASH") != hex.EncodeToString(r.PCR8) ||
+			get(cm, "data", "policy.rego") != r.Policy {
+			t.Errorf("ConfigMap data wrong: %v", get(cm, "data"))
+		}
+		if get(cm, "metadata", "annotations", "argocd.argoproj.io/sync-wave") != "-5" {
+			t.Error("ConfigMap sync wave")
+		}
+	}
+	// Kustomize built ../base with the prefix and label.
+	web := find(set, "apps/a/x", "Deployment", "prod-web")
+	if web == nil || get(web, "metadata", "labels", "env") != "prod" ||
+		get(web, "spec", "template", "metadata", "annotations", initdata.AnnotationInitData) != r.Annotation {
+		t.Errorf("kustomized Deployment wrong: %v", web)
+	}
+	if !hasWarning(ctx, `profile "unused" is not used`) {
+		t.Errorf("warnings %q", ctx.Warnings())
+	}
+}
+
+func TestHubPublishesProfiles(t *testing.T) {
+	p := pattern(t, "      - name: default\n        policy: {profile: debug}\n      - name: spare",
+		group("hub", "hub", "")+group("spoke", "workloads", app("x", "apps/all", "default")))
+	set, ctx, err := generate(t, p, workloadsRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"default", "spare"} {
+		cm := find(set, "hub", "ConfigMap", "initdata-"+name)
+		if cm == nil || get(cm, "metadata", "namespace") != "trustee-operator-system" {
+			t.Errorf("hub lacks ConfigMap initdata-%s in the Trustee namespace", name)
+		}
+	}
+	if find(set, "spoke", "ConfigMap", "initdata-default") != nil {
+		t.Error("a spoke got the ConfigMap although a hub exists")
+	}
+	if !hasWarning(ctx, "DEBUG agent policy") || !hasWarning(ctx, "NO CONFIDENTIALITY") {
+		t.Errorf("no loud debug warning: %q", ctx.Warnings())
+	}
+}
+
+func TestAnnotationConflicts(t *testing.T) {
+	repo := workloadsRepo()
+	p := pattern(t, "      - name: default", group("spoke", "workloads", app("c", "apps/conflict", "default")))
+	_, _, err := generate(t, p, repo)
+	var l spec.ErrorList
+	if !errors.As(err, &l) || len(l) != 1 {
+		t.Fatalf("err = %v, want one input error", err)
+	}
+	want := "apps/conflict/pod.yaml: v1 Pod mine: the pod already has annotation io.katacontainers.config.hypervisor.cc_init_data; cocogen sets init-data from profile \"default\" (set annotations.override: true"
+	if !strings.HasPrefix(l[0].Error(), want) {
+		t.Errorf("error:\n %s\nwant prefix\n %s", l[0], want)
+	}
+	if !spec.IsInvalid(fmt.Errorf("initdata: %w", err)) {
+		t.Error("conflict is not an input error")
+	}
+	// A legacy policy annotation conflicts too.
+	p = pattern(t, "      - name: default", group("spoke", "workloads", app("c", "apps/legacy", "default")))
+	if _, _, err := generate(t, p, repo); err == nil || !strings.Contains(err.Error(), "io.katacontainers.config.agent.policy") {
+		t.Errorf("legacy policy annotation: err = %v", err)
+	}
+	// With override the user's annotations are replaced, others kept.
+	p = pattern(t, "      - name: default\n        annotations: {override: true, legacyName: true, legacyPolicy: true}",
+		group("spoke", "workloads", app("c", "apps/legacy", "default")+app("d", "apps/conflict", "default")))
+	set, _, err := generate(t, p, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := initdata.Build(p, "default")
+	for _, dir := range []string{"apps/spoke/c", "apps/spoke/d"} {
+		ann, _ := get(find(set, dir, "Pod", "mine"), "metadata", "annotations").(map[string]any)
+		if ann[initdata.AnnotationInitDataLegacy] != r.Annotation || ann[initdata.AnnotationInitData] != nil {
+			t.Errorf("%s: init-data annotations %v", dir, ann)
+		}
+		if pol, _ := base64.StdEncoding.DecodeString(fmt.Sprint(ann[initdata.AnnotationPolicy])); string(pol) != r.Policy {
+			t.Errorf("%s: policy annotation not replaced", dir)
+		}
+		if dir == "apps/spoke/c" && ann["keep"] != "me" {
+			t.Errorf("%s: unrelated annotation lost", dir)
+		}
+	}
+}
+
+func TestUnsupportedSources(t *testing.T) {
+	groups := group("spoke", "workloads", `        - name: chart
+          namespace: chart
+          source: {chart: hello, repoURL: https://charts.example.com, targetRevision: 1.0.0}
+          confidential: {initData: default}
+        - name: multi
+          namespace: multi
+          sources:
+            - {path: apps/all}
+            - {repoURL: https://github.com/example/demo.git, ref: values}
+          confidential: {initData: default}
+        - name: other
+          namespace: other
+          source: {path: apps/all, repoURL: https://github.com/example/other.git}
+          confidential: {initData: default}
+        - name: missing
+          namespace: missing
+          source: {path: apps/nope}
+          confidential: {initData: default}
+`)
+	p := pattern(t, "      - name: default", groups)
+	_, _, err := generate(t, p, workloadsRepo())
+	var l spec.ErrorList
+	if !errors.As(err, &l) {
+		t.Fatalf("err = %v", err)
+	}
+	got := l.Error()
+	for _, want := range []string{
+		"spec.clusterGroups[0].applications[0].source.chart: a confidential application cannot be a Helm chart; cocogen renders confidential applications itself to add their init-data, and only git-path sources can be rendered (the Argo CD plugin will lift this)",
+		"spec.clusterGroups[0].applications[1].sources: a confidential application cannot have multiple sources",
+		"spec.clusterGroups[0].applications[2].source.repoURL: a confidential application must live in the pattern's repository",
+		"spec.clusterGroups[0].applications[3].source.path: apps/nope: no such directory in the repository",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing error %q in:\n%s", want, got)
+		}
+	}
+}
+
+func TestBadManifests(t *testing.T) {
+	repo := fstest.MapFS{
+		"apps/bad/a.yaml": {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n")},
+		"apps/bad/b.yaml": {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n")},
+		"apps/bad/c.yaml": {Data: []byte("just: [broken")},
+		"apps/bad/d.yaml": {Data: []byte("kind: Thing\n")},
+	}
+	p := pattern(t, "      - name: default", group("spoke", "workloads", app("bad", "apps/bad", "default")))
+	_, _, err := generate(t, p, repo)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if !strings.Contains(err.Error(), "apps/bad/c.yaml: document 1:") {
+		t.Errorf("YAML error not located: %v", err)
+	}
+	repo["apps/bad/c.yaml"] = &fstest.MapFile{Data: []byte("---\n")}
+	_, _, err = generate(t, p, repo)
+	for _, want := range []string{"apps/bad/b.yaml: v1 Pod p is also defined in apps/bad/a.yaml", "apps/bad/d.yaml: not a Kubernetes object"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}
+
+func TestAnnotationSizeLimits(t *testing.T) {
+	// Random hex: gzip halves it, base64 adds a third.
+	big := func(n int) string {
+		var b strings.Builder
+		x := uint64(88172645463325252)
+		for b.Len() < n {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			fmt.Fprintf(&b, "%016x\n", x)
+		}
+		return b.String()
+	}
+	groups := group("spoke", "workloads", app("all", "apps/all", "default"))
+	p := pattern(t, "      - name: default\n        extraData: {big.txt: \""+strings.ReplaceAll(big(120<<10), "\n", `\n`)+"\"}", groups)
+	_, ctx, err := generate(t, p, workloadsRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasWarning(ctx, "annotation is") {
+		t.Errorf("no size warning: %q", ctx.Warnings())
+	}
+	p = pattern(t, "      - name: default\n        extraData: {big.txt: \""+strings.ReplaceAll(big(600<<10), "\n", `\n`)+"\"}", groups)
+	_, _, err = generate(t, p, workloadsRepo())
+	if err == nil || !spec.IsInvalid(err) || !strings.Contains(err.Error(), "above the Kubernetes limit") {
+		t.Errorf("err = %v, want an input error about the limit", err)
+	}
+}
+
+// TestEmittedPoliciesCompile compiles every policy the generator emits
+// (both profiles, with options) with OPA.
+func TestEmittedPoliciesCompile(t *testing.T) {
+	p := pattern(t, `      - name: default
+      - name: debug
+        policy: {profile: debug}
+      - name: tuned
+        policy: {allowExec: [["/bin/date"], ["/bin/sh", "-c", "echo '''"]], allowLogs: false, allowStdin: true}`,
+		group("hub", "hub", "")+group("spoke", "workloads", app("all", "apps/all", "default")))
+	set, _, err := generate(t, p, workloadsRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range set.Files {
+		if !strings.HasSuffix(f.Path, ".rego") {
+			continue
+		}
+		n++
+		if _, err := rego.New(rego.Query("data.agent_policy"), rego.Module(f.Path, string(f.Data))).PrepareForEval(context.Background()); err != nil {
+			t.Errorf("%s does not compile: %v", f.Path, err)
+		}
+		text := string(f.Data)
+		i := strings.LastIndex(text, "policy_data := ")
+		var data map[string]any
+		if i < 0 || json.Unmarshal([]byte(text[i+len("policy_data := "):]), &data) != nil {
+			t.Errorf("%s: policy_data is not a JSON object", f.Path)
+		}
+		// The TOML next to it holds the same policy.
+		for _, g := range set.Files {
+			if g.Path == strings.TrimSuffix(f.Path, ".rego")+".toml" {
+				doc, err := initdata.Parse(g.Data)
+				if err != nil || doc.Data["policy.rego"] != text {
+					t.Errorf("%s: TOML does not hold the same policy (%v)", g.Path, err)
+				}
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d policies emitted, want 3", n)
+	}
+}
+
+// TestRenderWithArgoCD renders with the App-of-Apps generator too: no
+// collisions, and the confidential Application points at our directory.
+func TestRenderWithArgoCD(t *testing.T) {
+	p := pattern(t, "      - name: default", group("hub", "hub", "")+group("spoke", "workloads", app("all", "apps/all", "default")))
+	res, err := render.Render(p, render.WithGenerators(argocd.New(), gen.New()), render.WithRepo(workloadsRepo()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var appPath any
+	for _, o := range res.Set.Objects {
+		if o.Kind() == "Application" && o.Name() == "all" {
+			appPath = get(o.Content, "spec", "source", "path")
+		}
+	}
+	if appPath != "rendered/apps/spoke/all" {
+		t.Errorf("child Application path %v", appPath)
+	}
+	a, err := render.Render(p, render.WithGenerators(argocd.New(), gen.New()), render.WithRepo(workloadsRepo()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, _ := manifest.Tree(a.Set)
+	tb, _ := manifest.Tree(res.Set)
+	if fmt.Sprint(ta) != fmt.Sprint(tb) {
+		t.Error("two renders differ")
+	}
+}

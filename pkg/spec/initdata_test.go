@@ -1,0 +1,260 @@
+package spec_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cocogen/cocogen/pkg/spec"
+)
+
+// initDataPattern is a valid pattern with no hub; profiles is spliced in
+// under spec.initData and trustee under spec.
+func initDataPattern(profiles, trustee string) string {
+	return `apiVersion: cocogen.dev/v1alpha1
+kind: Pattern
+metadata:
+  name: demo
+spec:
+  source:
+    repoURL: https://github.com/example/demo.git
+` + trustee + `
+  initData:
+    profiles:
+` + profiles + `
+  clusterGroups:
+    - name: spoke
+      roles: [workloads]
+      selector:
+        matchLabels: {cluster: spoke}
+      platform: {type: azure}
+      applications:
+        - name: hello
+          namespace: hello
+          source: {path: apps/hello}
+          confidential: {initData: default}
+`
+}
+
+func parseErrs(t *testing.T, doc string) []string {
+	t.Helper()
+	_, err := spec.Parse("p.yaml", []byte(doc), spec.LoadOptions{})
+	if err == nil {
+		return nil
+	}
+	var l spec.ErrorList
+	if !errors.As(err, &l) {
+		t.Fatalf("error %v is not an ErrorList", err)
+	}
+	var out []string
+	for _, e := range l {
+		out = append(out, e.Path+": "+e.Msg)
+	}
+	return out
+}
+
+func certPEM(t *testing.T) (cert, key string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kbs"}, NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}))
+}
+
+func yamlBlock(s string, indent int) string {
+	pad := strings.Repeat(" ", indent)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return "|\n" + pad + strings.Join(lines, "\n"+pad)
+}
+
+func TestInitDataDefaults(t *testing.T) {
+	p, err := spec.Parse("p.yaml", []byte(initDataPattern("      - name: default", "  trustee:\n    url: https://kbs.example.com")), spec.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := p.Spec.InitData.Profile("default")
+	if prof.Algorithm != "sha384" || prof.Policy.Profile != "strict" || prof.Policy.AllowLogs == nil || !*prof.Policy.AllowLogs {
+		t.Errorf("defaults not applied: %+v", prof)
+	}
+	if k := p.InitDataKBS(prof); k.URL != "https://kbs.example.com" {
+		t.Errorf("KBS URL %q, want spec.trustee.url", k.URL)
+	}
+	if ns := p.InitDataConfigMapNamespace(prof); ns != "openshift-sandboxed-containers-operator" {
+		t.Errorf("namespace without a hub = %q", ns)
+	}
+	if users := p.InitDataUsers("default"); len(users) != 1 || users[0].Path() != "spec.clusterGroups[0].applications[0]" {
+		t.Errorf("users %v", users)
+	}
+}
+
+func TestInitDataValidation(t *testing.T) {
+	cert, key := certPEM(t)
+	trustee := "  trustee:\n    url: https://kbs.example.com"
+	for _, tc := range []struct {
+		name     string
+		profiles string
+		trustee  string
+		want     []string // substrings, one per expected error, any order
+	}{
+		{
+			name:     "no KBS URL without hub",
+			profiles: "      - name: default",
+			want:     []string{`spec.initData.profiles[0].kbs.url: profile "default" is used by spec.clusterGroups[0].applications[0] but has no KBS URL`},
+		},
+		{
+			name:     "bad fields all reported",
+			profiles: "      - name: default\n        algorithm: md5\n        policy: {profile: yolo, allowExec: [[], [\"\"]]}\n        imageSecurityPolicyURI: https://x/y\n        registryCredentialsURI: kbs:///only/two\n        configMap: {namespace: Bad_NS}",
+			trustee:  trustee,
+			want: []string{
+				`spec.initData.profiles[0].algorithm: unknown algorithm "md5"`,
+				`spec.initData.profiles[0].configMap.namespace: "Bad_NS"`,
+				`spec.initData.profiles[0].imageSecurityPolicyURI: want a KBS resource URI`,
+				`spec.initData.profiles[0].policy.allowExec[0]: an exec rule is the full argv`,
+				`spec.initData.profiles[0].policy.allowExec[1]: an exec rule is the full argv`,
+				`spec.initData.profiles[0].policy.profile: unknown policy profile "yolo"`,
+				`spec.initData.profiles[0].registryCredentialsURI: want a KBS resource URI`,
+			},
+		},
+		{
+			name:     "duplicate profile",
+			profiles: "      - name: default\n      - name: default",
+			trustee:  trustee,
+			want:     []string{`spec.initData.profiles[1].name: duplicate init-data profile "default"`},
+		},
+		{
+			name:     "KBS URL with password",
+			profiles: "      - name: default\n        kbs: {url: \"https://admin:hunter2@kbs.example.com\"}",
+			want:     []string{`spec.initData.profiles[0].kbs.url: credentials in the KBS URL`},
+		},
+		{
+			name:     "private key as certificate",
+			profiles: "      - name: default\n        kbs:\n          certificate: " + yamlBlock(cert+key, 12),
+			trustee:  trustee,
+			want:     []string{`spec.initData.profiles[0].kbs.certificate: holds a PEM private key`},
+		},
+		{
+			name:     "private key inherited from trustee",
+			profiles: "      - name: default",
+			trustee:  trustee + "\n    certificate: " + yamlBlock(key, 6),
+			want: []string{
+				`spec.initData.profiles[0].kbs.certificate: holds a PEM private key (inherited from spec.trustee.certificate); init-data is readable by the host`,
+				`spec.trustee.certificate: `, // Trustee's own check
+			},
+		},
+		{
+			name:     "certificate pinned on http",
+			profiles: "      - name: default\n        kbs:\n          url: http://kbs.example.com\n          certificate: " + yamlBlock(cert, 12),
+			want:     []string{`spec.initData.profiles[0].kbs: a KBS certificate pins TLS`},
+		},
+		{
+			name:     "garbage CA",
+			profiles: "      - name: default\n        extraCACertificates: [\"not a cert\"]",
+			trustee:  trustee,
+			want:     []string{`spec.initData.profiles[0].extraCACertificates[0]: want one or more PEM certificates`},
+		},
+		{
+			name: "secrets in extraData",
+			profiles: "      - name: default\n        extraData:\n" +
+				"          aa.toml: x\n" +
+				"          registry-auth.json: '{\"auths\": {\"quay.io\": {\"auth\": \"dXNlcjpwYXNzd29yZA==\"}}}'\n" +
+				"          acm.conf: 'key = {{hub fromSecret \"ns\" \"s\" \"k\" hub}}'\n" +
+				"          avp.conf: 'key = <path:secret/data/app#key>'\n" +
+				"          app.conf: 'password = s3cr3t'\n" +
+				"          env.conf: 'valueFrom: {secretKeyRef: {name: s, key: k}}'\n" +
+				"          tls.key: x\n" +
+				"          gh.conf: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'\n" +
+				"          ok.conf: 'secret = \"kbs:///default/app/key\"'\n" +
+				"          \"bad name\": x\n" +
+				"          tmpl.conf: 'x = {{ .Values.x }}'",
+			trustee: trustee,
+			want: []string{
+				`extraData["bad name"]: invalid name`,
+				`extraData["aa.toml"]: "aa.toml" is written by cocogen itself`,
+				`extraData["acm.conf"]: holds a template expression that reads a Secret`,
+				`extraData["app.conf"]: assigns a value to "password"`,
+				`extraData["avp.conf"]: holds an argocd-vault-plugin placeholder`,
+				`extraData["env.conf"]: references a Kubernetes Secret`,
+				`extraData["gh.conf"]: holds what looks like an access token`,
+				`extraData["registry-auth.json"]: "registry-auth.json" is named like a credential`,
+				`extraData["tls.key"]: "tls.key" is named like a credential`,
+				`extraData["tmpl.conf"]: holds a template expression ({{ ... }})`,
+			},
+		},
+		{
+			name:     "secret in exec argv",
+			profiles: "      - name: default\n        policy:\n          allowExec: [[\"curl\", \"-H\", \"Authorization: Bearer abc.def\"]]",
+			trustee:  trustee,
+			want:     []string{`spec.initData.profiles[0].policy.allowExec[0][2]: holds an Authorization header`},
+		},
+		{
+			name:     "valid full profile",
+			profiles: "      - name: default\n        algorithm: sha512\n        kbs:\n          url: https://kbs.example.com\n          certificate: " + yamlBlock(cert, 12) + "\n        extraCACertificates:\n          - " + yamlBlock(cert+cert, 12) + "\n        imageSecurityPolicyURI: kbs:///default/security-policy/test\n        registryCredentialsURI: kbs:///default/credential/test\n        policy: {profile: debug, allowExec: [[\"/bin/date\"]], allowLogs: false, allowStdin: true}\n        extraData: {app.conf: \"mode = strict\\n\"}\n        configMap: {namespace: coco}\n        annotations: {legacyName: true, legacyPolicy: true, override: true}",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := parseErrs(t, initDataPattern(tc.profiles, tc.trustee))
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d errors, want %d:\n%s", len(got), len(tc.want), strings.Join(got, "\n"))
+			}
+			for _, w := range tc.want {
+				found := false
+				for _, g := range got {
+					found = found || strings.Contains(g, w)
+				}
+				if !found {
+					t.Errorf("no error contains %q; got:\n%s", w, strings.Join(got, "\n"))
+				}
+			}
+		})
+	}
+}
+
+func TestConfidentialRuntimeClass(t *testing.T) {
+	doc := strings.Replace(initDataPattern("      - name: default", "  trustee:\n    url: https://kbs.example.com"),
+		"confidential: {initData: default}", "confidential: {initData: default, runtimeClassName: runc}", 1)
+	got := parseErrs(t, doc)
+	if len(got) != 1 || !strings.Contains(got[0], `confidential.runtimeClassName: "runc" is not a kata runtime class`) {
+		t.Errorf("errors %v", got)
+	}
+}
+
+func TestSecretReason(t *testing.T) {
+	for s, secret := range map[string]bool{
+		"-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----": true,
+		"-----BEGIN OPENSSH PRIVATE KEY-----":                                true,
+		"AKIAABCDEFGHIJKLMNOP":                                               true,
+		"https://user:pass@example.com/x":                                    true,
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc":               true,
+		"apiVersion: v1\nkind: Secret\n":                                     true,
+		"token: abcd":                                                        true,
+		"https://kbs.example.com":                                            false,
+		"[token_configs]\n[token_configs.kbs]\nurl = \"x\"":                  false,
+		"secret_name = \"foo\"":                                              false,
+		"password = \"\"":                                                    false,
+		"-----BEGIN CERTIFICATE-----":                                        false,
+		"/bin/sh":                                                            false,
+	} {
+		if got := spec.SecretReason(s) != ""; got != secret {
+			t.Errorf("SecretReason(%q) = %q, want secret=%v", s, spec.SecretReason(s), secret)
+		}
+	}
+}
