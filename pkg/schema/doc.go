@@ -24,14 +24,21 @@
 //     object is decoded strictly (unknown and duplicate fields are errors)
 //     into its k8s.io/api Go type, as kube-apiserver does with
 //     fieldValidation=Strict, and its metadata is validated with the
-//     apimachinery name rules used for that kind. API versions that
-//     k8s.io/api marks as removed (e.g. extensions/v1beta1 Deployment) are
+//     apimachinery name rules used for that kind (namespace required iff the
+//     kind is namespaced; the scope of built-in kinds comes from a short
+//     list of cluster-scoped kinds). API versions that k8s.io/api marks as
+//     removed (e.g. extensions/v1beta1 Deployment) and alpha versions are
 //     rejected. CustomResourceDefinitions are additionally run through the
 //     apiextensions CRD validation. The per-kind semantic validation of
-//     kube-apiserver (k8s.io/kubernetes/pkg/apis/.../validation) is not run.
+//     kube-apiserver (k8s.io/kubernetes/pkg/apis/.../validation, e.g.
+//     "a Deployment's selector must match its template labels") is not run.
 //
-// Anything else is rejected with "no schema for <apiVersion> <Kind>": a
-// test never silently passes an object nobody checked.
+// Anything else is rejected with "no schema for <apiVersion> <Kind>"
+// (errors.Is(err, ErrNoSchema)): a test never silently passes an object
+// nobody checked.
+//
+// Validate returns an *ObjectError: "<apiVersion> <Kind> <namespace>/<name>:
+// <path>: <problem>", one problem per line when there are several.
 //
 // Typical use in a golden test:
 //

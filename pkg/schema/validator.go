@@ -18,8 +18,8 @@ import (
 // JSON/YAML) against the schemas of the embedded CRDs and of the built-in
 // Kubernetes kinds. It is immutable after New and safe for concurrent use.
 type Validator struct {
-	custom  map[schema.GroupKind]*customKind
-	builtin map[schema.GroupVersionKind]*builtinKind
+	custom   map[schema.GroupKind]*customKind
+	builtin  map[schema.GroupVersionKind]*builtinKind
 	unserved map[schema.GroupVersionKind]string // built-in kinds of removed or alpha API versions -> reason
 }
 
