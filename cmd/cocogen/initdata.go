@@ -17,7 +17,6 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	gen "github.com/cocogen/cocogen/generators/initdata"
 	"github.com/cocogen/cocogen/pkg/initdata"
 )
 
@@ -321,7 +320,7 @@ func initDataOf(obj map[string]any) []found {
 		}
 		return nil
 	}
-	tmplPath, ok := gen.PodTemplatePath(apiVersion, kind)
+	tmplPath, ok := initdata.PodTemplatePath(apiVersion, kind)
 	if !ok {
 		return nil
 	}

@@ -3,6 +3,7 @@ package acm_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -10,8 +11,10 @@ import (
 
 	"github.com/cocogen/cocogen/generators"
 	"github.com/cocogen/cocogen/generators/acm"
+	"github.com/cocogen/cocogen/generators/all"
 	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/schema"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
@@ -49,7 +52,7 @@ const simplePattern = header + `  trustee:
       applications:
         - name: hello
           namespace: hello
-          source: {path: apps/hello}
+          source: {path: apps/hello-openshift/confidential}
           confidential: {initData: default}
 `
 
@@ -88,7 +91,7 @@ const hubSpokePattern = header + `  trustee:
       applications:
         - name: hello
           namespace: hello
-          source: {path: apps/hello}
+          source: {path: apps/hello-openshift/confidential}
           confidential: {initData: default}
 `
 
@@ -111,6 +114,11 @@ func generate(t *testing.T, p *spec.Pattern) (*manifest.Set, []string) {
 	set.Sort()
 	if err := set.Check(); err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range set.Objects {
+		if err := schema.Default().Validate(o.Content); err != nil {
+			t.Errorf("%s: %v", o.ID(), err)
+		}
 	}
 	return &set, ctx.Warnings()
 }
@@ -633,4 +641,53 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRenderedHubToSpoke runs the whole pipeline and follows init-data from
+// the ConfigMaps the init-data generator puts in the hub's directory to the
+// spokes' peer-pods-cm.
+func TestRenderedHubToSpoke(t *testing.T) {
+	p := load(t, hubSpokePattern)
+	res, err := render.Render(p, render.WithGenerators(all.Generators()...), render.WithRepo(os.DirFS("../..")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hub cluster
+	var copyPol, peerPods manifest.Object
+	for _, o := range res.Set.Objects {
+		switch {
+		case o.Dir == "hub" && o.Kind() == "ConfigMap" && strings.HasPrefix(o.Name(), "initdata-"):
+			hub = append(hub, o.Content)
+		case o.Kind() == "Policy" && o.Name() == "coco-spokes-init-data":
+			copyPol = o
+		case o.Kind() == "Policy" && o.Name() == "coco-spokes-peer-pods":
+			peerPods = o
+		}
+		if o.Group() == "policy.open-cluster-management.io" || o.Group() == "cluster.open-cluster-management.io" {
+			if o.Dir != "hub" {
+				t.Errorf("%s in %s, want the hub group's directory", o.ID(), o.Dir)
+			}
+		}
+	}
+	if len(hub) != 2 || copyPol.Content == nil || peerPods.Content == nil {
+		t.Fatalf("render lacks init-data ConfigMaps (%d) or policies", len(hub))
+	}
+	spoke := fixtureCluster(t)
+	for _, ot := range evaluate(t, spoke, propagate(t, hub, policyTemplate(t, copyPol, "coco-spokes-init-data"), "spoke-eu-1", "")) {
+		spoke = spoke.with(ot.ObjectDefinition)
+	}
+	ot := only(t, evaluate(t, spoke, policyTemplate(t, peerPods, "coco-spokes-peer-pods-cm")))
+	data := stringMap(t, ot.ObjectDefinition["data"])
+	var want string
+	for _, cm := range hub {
+		if cm["metadata"].(map[string]any)["name"] == "initdata-debug" {
+			want = cm["data"].(map[string]any)["INITDATA"].(string)
+		}
+	}
+	if want == "" || data["INITDATA"] != want {
+		t.Errorf("spoke INITDATA %q, want the hub's initdata-debug %q", data["INITDATA"], want)
+	}
+	if data["AZURE_SUBNET_ID"] != wantSubnetID || data["AZURE_NSG_ID"] != wantNSGID {
+		t.Errorf("subnet %q NSG %q", data["AZURE_SUBNET_ID"], data["AZURE_NSG_ID"])
+	}
 }

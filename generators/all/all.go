@@ -4,8 +4,10 @@ package all
 
 import (
 	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/generators/acm"
 	"github.com/cocogen/cocogen/generators/argocd"
 	"github.com/cocogen/cocogen/generators/initdata"
+	"github.com/cocogen/cocogen/generators/trustee"
 )
 
 // Generators returns a fresh list of every generator, in merge order.
@@ -13,5 +15,7 @@ func Generators() []generators.Generator {
 	return []generators.Generator{
 		argocd.New(),
 		initdata.New(),
+		trustee.New(),
+		acm.New(),
 	}
 }

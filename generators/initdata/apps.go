@@ -77,6 +77,12 @@ func renderApp(ctx *generators.Context, rp *repo, ref spec.AppRef, prof *spec.In
 			errs = append(errs, &spec.FieldError{File: so.file, Msg: "not a Kubernetes object: apiVersion, kind and metadata.name are required"})
 			continue
 		}
+		if o.Namespace() == "" && !clusterScoped(o.Kind()) {
+			// What Argo CD would do at sync, made explicit so the tree
+			// says where each object goes.
+			meta, _ := so.content["metadata"].(map[string]any)
+			meta["namespace"] = a.Namespace
+		}
 		if prev, dup := seen[o.ID()]; dup {
 			errs = append(errs, &spec.FieldError{File: so.file, Msg: fmt.Sprintf("%s is also defined in %s", o.ID(), prev)})
 			continue
@@ -97,6 +103,21 @@ func renderApp(ctx *generators.Context, rp *repo, ref spec.AppRef, prof *spec.In
 		ctx.Warnf("application %s is confidential but %s holds no kata workload to give init-data to", a.Name, src.Path)
 	}
 	return out, nil
+}
+
+// clusterScopedKinds are the cluster-scoped kinds an application commonly
+// ships; every kind named Cluster* is taken to be cluster-scoped too.
+var clusterScopedKinds = map[string]bool{
+	"Namespace": true, "CustomResourceDefinition": true, "PersistentVolume": true,
+	"StorageClass": true, "PriorityClass": true, "RuntimeClass": true, "IngressClass": true,
+	"MutatingWebhookConfiguration": true, "ValidatingWebhookConfiguration": true,
+	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
+	"APIService": true, "CSIDriver": true, "Node": true,
+	"SecurityContextConstraints": true, "Project": true, "ConsoleLink": true, "ConsolePlugin": true,
+}
+
+func clusterScoped(kind string) bool {
+	return clusterScopedKinds[kind] || strings.HasPrefix(kind, "Cluster")
 }
 
 // gitSource returns the application's one git-path source in the pattern's

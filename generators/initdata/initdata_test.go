@@ -47,12 +47,13 @@ func workloadsRepo() fstest.MapFS {
 		"apps/all/cron.yml":            {Data: []byte("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: cron\nspec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n" + indent(tmpl(""), 4))},
 		"apps/all/sub/rc.json":         {Data: []byte(`{"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}`)},
 		"apps/all/runc.yaml":           {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: runc\nspec:\n  template:\n" + tmpl("runc"))},
+		"apps/all/rbac.yaml":           {Data: []byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules: []\n")},
 		"apps/all/list.yaml":           {Data: []byte("apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: cm}\n    data: {a: '1'}\n")},
 		"apps/all/README.md":           {Data: []byte("not a manifest")},
 		"apps/all/.hidden/x.yaml":      {Data: []byte("not: [valid")},
 		"apps/base/deploy.yaml":        {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n" + tmpl(""))},
 		"apps/base/kustomization.yaml": {Data: []byte("resources: [deploy.yaml]\n")},
-		"apps/kust/kustomization.yaml": {Data: []byte("resources: [../base]\nnamePrefix: prod-\ncommonLabels: {env: prod}\n")},
+		"apps/kust/kustomization.yaml": {Data: []byte("resources: [../base]\nnamePrefix: prod-\nlabels: [{pairs: {env: prod}}]\n")},
 		"apps/conflict/pod.yaml":       {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: mine\n  annotations:\n    io.katacontainers.config.hypervisor.cc_init_data: H4sIAAAA\nspec:" + podSpec + "\n")},
 		"apps/legacy/pod.yaml":         {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: mine\n  annotations:\n    io.katacontainers.config.agent.policy: cGFja2FnZQ==\n    keep: me\nspec:" + podSpec + "\n")},
 	}
@@ -184,10 +185,16 @@ func TestInjectAllWorkloadKinds(t *testing.T) {
 	if find(set, dir, "ConfigMap", "cm") == nil {
 		t.Error("List items not expanded")
 	}
-	if n := len(set.Objects); n != 12 { // 11 app objects + the profile's ConfigMap
-		t.Errorf("%d objects, want 12", n)
+	if n := len(set.Objects); n != 13 { // 12 app objects + the profile's ConfigMap
+		t.Errorf("%d objects, want 13", n)
 	}
-	if !hasWarning(ctx, `Deployment runc runs with runtimeClassName "runc"`) {
+	if ns := get(find(set, dir, "Service", "svc"), "metadata", "namespace"); ns != "all" {
+		t.Errorf("namespaced object got namespace %v, want the application's", ns)
+	}
+	if ns := get(find(set, dir, "ClusterRole", "reader"), "metadata", "namespace"); ns != nil {
+		t.Errorf("cluster-scoped object got namespace %v", ns)
+	}
+	if !hasWarning(ctx, `Deployment all/runc runs with runtimeClassName "runc"`) {
 		t.Errorf("no warning about the runc workload: %q", ctx.Warnings())
 	}
 }
@@ -274,7 +281,7 @@ func TestAnnotationConflicts(t *testing.T) {
 	if !errors.As(err, &l) || len(l) != 1 {
 		t.Fatalf("err = %v, want one input error", err)
 	}
-	want := "apps/conflict/pod.yaml: v1 Pod mine: the pod already has annotation io.katacontainers.config.hypervisor.cc_init_data; cocogen sets init-data from profile \"default\" (set annotations.override: true"
+	want := "apps/conflict/pod.yaml: v1 Pod c/mine: the pod already has annotation io.katacontainers.config.hypervisor.cc_init_data; cocogen sets init-data from profile \"default\" (set annotations.override: true"
 	if !strings.HasPrefix(l[0].Error(), want) {
 		t.Errorf("error:\n %s\nwant prefix\n %s", l[0], want)
 	}
@@ -364,7 +371,7 @@ func TestBadManifests(t *testing.T) {
 	}
 	repo["apps/bad/c.yaml"] = &fstest.MapFile{Data: []byte("---\n")}
 	_, _, err = generate(t, p, repo)
-	for _, want := range []string{"apps/bad/b.yaml: v1 Pod p is also defined in apps/bad/a.yaml", "apps/bad/d.yaml: not a Kubernetes object"} {
+	for _, want := range []string{"apps/bad/b.yaml: v1 Pod bad/p is also defined in apps/bad/a.yaml", "apps/bad/d.yaml: not a Kubernetes object"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want %q", err, want)
 		}

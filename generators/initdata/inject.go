@@ -9,31 +9,6 @@ import (
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
-// workloadKinds maps "<group>/<kind>" of the objects that run pods to the
-// path of their pod template ("" for a Pod itself).
-var workloadKinds = map[string][]string{
-	"/Pod":                               {},
-	"/ReplicationController":             {"spec", "template"},
-	"apps/Deployment":                    {"spec", "template"},
-	"apps/StatefulSet":                   {"spec", "template"},
-	"apps/DaemonSet":                     {"spec", "template"},
-	"apps/ReplicaSet":                    {"spec", "template"},
-	"batch/Job":                          {"spec", "template"},
-	"batch/CronJob":                      {"spec", "jobTemplate", "spec", "template"},
-	"apps.openshift.io/DeploymentConfig": {"spec", "template"},
-}
-
-// PodTemplatePath returns where an object's pod (template) is, and whether
-// the object runs pods at all.
-func PodTemplatePath(apiVersion, kind string) ([]string, bool) {
-	group, _, ok := strings.Cut(apiVersion, "/")
-	if !ok {
-		group = ""
-	}
-	p, ok := workloadKinds[group+"/"+kind]
-	return p, ok
-}
-
 // injector adds a profile's annotations to workloads.
 type injector struct {
 	profile      *spec.InitDataProfile
@@ -47,7 +22,7 @@ type injector struct {
 // runtime class gets the application's; one with a non-kata class is left
 // alone (with a warning): it would not read init-data.
 func (in *injector) inject(o manifest.Object) (int, error) {
-	tmplPath, ok := PodTemplatePath(o.APIVersion(), o.Kind())
+	tmplPath, ok := initdata.PodTemplatePath(o.APIVersion(), o.Kind())
 	if !ok {
 		return 0, nil
 	}

@@ -60,11 +60,6 @@ var regionRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 func validateACM(p *Pattern, v *validator) {
 	a := &p.Spec.ACM
-	// TODO(lead): call s.ACM.defaultACM() from Pattern.Default with the
-	// other sections; until then defaults are applied here, before anything
-	// reads them (defaulting is idempotent).
-	a.defaultACM()
-
 	v.dnsLabel("spec.acm.policyNamespace", a.PolicyNamespace)
 	if strings.HasPrefix(a.PolicyNamespace, "openshift-") || strings.HasPrefix(a.PolicyNamespace, "kube-") || a.PolicyNamespace == "open-cluster-management" {
 		v.add("spec.acm.policyNamespace", "%q is a system namespace; policies belong in a namespace of their own", a.PolicyNamespace)

@@ -85,6 +85,7 @@ func (p *Pattern) Default() {
 	}
 	s.InitData.defaultInitData()
 	s.Trustee.defaultTrustee()
+	s.ACM.defaultACM()
 }
 
 func (g *ClusterGroup) defaultGroup(p *Pattern) {

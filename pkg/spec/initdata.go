@@ -151,9 +151,11 @@ func (p *Pattern) InitDataKBS(prof *InitDataProfile) InitDataKBS {
 }
 
 // InClusterKBSURL is the URL of the Trustee operator's KBS service inside
-// the hub cluster.
+// the hub cluster. The KBS cocogen configures serves HTTPS only, so the
+// certificate in spec.trustee.tlsSecret must name this service
+// (kbs-service.<namespace>.svc.cluster.local) for pods to reach it.
 func (p *Pattern) InClusterKBSURL() string {
-	return fmt.Sprintf("http://kbs-service.%s.svc.cluster.local:%d", p.Spec.Trustee.Namespace, DefaultKBSPort)
+	return fmt.Sprintf("https://kbs-service.%s.svc.cluster.local:%d", p.Spec.Trustee.Namespace, DefaultKBSPort)
 }
 
 // InitDataConfigMapNamespace returns the namespace of the profile's

@@ -240,18 +240,18 @@ func TestConfidentialRuntimeClass(t *testing.T) {
 func TestSecretReason(t *testing.T) {
 	for s, secret := range map[string]bool{
 		"-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----": true,
-		"-----BEGIN OPENSSH PRIVATE KEY-----":                                true,
-		"AKIAABCDEFGHIJKLMNOP":                                               true,
-		"https://user:pass@example.com/x":                                    true,
-		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc":               true,
-		"apiVersion: v1\nkind: Secret\n":                                     true,
-		"token: abcd":                                                        true,
-		"https://kbs.example.com":                                            false,
-		"[token_configs]\n[token_configs.kbs]\nurl = \"x\"":                  false,
-		"secret_name = \"foo\"":                                              false,
-		"password = \"\"":                                                    false,
-		"-----BEGIN CERTIFICATE-----":                                        false,
-		"/bin/sh":                                                            false,
+		"-----BEGIN OPENSSH PRIVATE KEY-----":                                 true,
+		"AKIAABCDEFGHIJKLMNOP":                                                true,
+		"https://user:pass@example.com/x":                                     true,
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc":                true,
+		"apiVersion: v1\nkind: Secret\n":                                      true,
+		"token: abcd":                                                         true,
+		"https://kbs.example.com":                                             false,
+		"[token_configs]\n[token_configs.kbs]\nurl = \"x\"":                   false,
+		"secret_name = \"foo\"":                                               false,
+		"password = \"\"":                                                     false,
+		"-----BEGIN CERTIFICATE-----":                                         false,
+		"/bin/sh":                                                             false,
 	} {
 		if got := spec.SecretReason(s) != ""; got != secret {
 			t.Errorf("SecretReason(%q) = %q, want secret=%v", s, spec.SecretReason(s), secret)

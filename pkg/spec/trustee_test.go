@@ -1,0 +1,183 @@
+package spec_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cocogen/cocogen/pkg/spec"
+)
+
+// hubSpoke is a valid hub-and-spoke pattern; trustee and acm are spliced in
+// under spec, spoke under the spoke group.
+func hubSpoke(trustee, acm, spoke string) string {
+	return `apiVersion: cocogen.dev/v1alpha1
+kind: Pattern
+metadata:
+  name: coco
+spec:
+  source:
+    repoURL: https://github.com/example/coco.git
+` + trustee + acm + `
+  initData:
+    profiles:
+      - name: default
+  clusterGroups:
+    - name: hub
+      roles: [hub]
+      selector:
+        matchLabels: {local-cluster: "true"}
+      platform: {type: azure}
+    - name: spoke
+      roles: [workloads]
+      selector:
+        matchLabels: {cluster: spoke}
+      platform:
+        type: azure
+` + spoke + `
+      applications:
+        - name: hello
+          namespace: hello
+          source: {path: apps/hello}
+          confidential: {initData: default}
+`
+}
+
+const kbsURL = "  trustee:\n    url: https://kbs.apps.hub.example.com\n"
+
+func TestTrusteeAndACMDefaults(t *testing.T) {
+	p, err := spec.Parse("p.yaml", []byte(hubSpoke(kbsURL, "", "")), spec.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := p.Spec.Trustee
+	if tr.Namespace != "trustee-operator-system" || tr.KbsConfigName != "kbsconfig" || tr.ServiceType != "ClusterIP" ||
+		tr.TLSSecret.Name != "kbs-tls" || tr.AdminSecret.Name != "kbs-auth-public-key" ||
+		*tr.TokenDurationMinutes != 5 || tr.SecretStore.Kind != "ClusterSecretStore" {
+		t.Errorf("trustee defaults: %+v", tr)
+	}
+	a := p.Spec.ACM
+	if a.PolicyNamespace != "cocogen-policies" || a.ClusterSet != "global" || a.RemediationAction != "enforce" {
+		t.Errorf("acm defaults: %+v", a)
+	}
+	spoke := &p.Spec.ClusterGroups[1]
+	if !p.IsSpoke(spoke) || p.IsSpoke(&p.Spec.ClusterGroups[0]) {
+		t.Error("IsSpoke")
+	}
+	if prof := p.PeerPodsInitData(spoke); prof == nil || prof.Name != "default" {
+		t.Errorf("peer-pods init-data %v", prof)
+	}
+	if got := p.PeerPodsPolicyName(spoke); got != "coco-spoke-peer-pods" {
+		t.Errorf("policy name %q", got)
+	}
+	if ns := spoke.SandboxedContainersNamespace(); ns != "openshift-sandboxed-containers-operator" {
+		t.Errorf("sandboxed containers namespace %q", ns)
+	}
+}
+
+func TestTrusteeAndACMValidation(t *testing.T) {
+	cert, key := certPEM(t)
+	for _, tc := range []struct {
+		name                string
+		trustee, acm, spoke string
+		want                []string // substrings, one per expected error
+	}{
+		{
+			name: "spokes need the KBS URL",
+			want: []string{`spec.trustee.url: cluster group "spoke" runs workloads on spoke clusters, which reach the hub's KBS only from outside the hub: set spec.trustee.url`},
+		},
+		{
+			name:    "URL must be the HTTPS base URL",
+			trustee: "  trustee:\n    url: http://kbs.example.com/kbs/v0\n",
+			want:    []string{`spec.trustee.url: want the KBS base URL, https://host[:port], got "http://kbs.example.com/kbs/v0"`},
+		},
+		{
+			name:    "certificate, never a key",
+			trustee: kbsURL + "    certificate: " + yamlBlock(cert+key, 6) + "\n",
+			want: []string{
+				`spec.trustee.certificate: want PEM certificates only, found a "PRIVATE KEY" block`,
+				`spec.initData.profiles[0].kbs.certificate: holds a PEM private key`, // init-data's own check
+			},
+		},
+		{
+			name:    "certificate must parse",
+			trustee: kbsURL + "    certificate: not a certificate\n",
+			want:    []string{`spec.trustee.certificate: want one or more PEM certificates`},
+		},
+		{
+			name: "secrets and store",
+			trustee: kbsURL + `    serviceType: Route
+    tokenDurationMinutes: 0
+    tlsSecret: {name: shared, remoteKey: a}
+    adminSecret: {name: shared}
+    secretStore: {kind: Vault}
+    resources:
+      - {name: Bad_Name}
+`,
+			want: []string{
+				`spec.trustee.serviceType: want ClusterIP, NodePort or LoadBalancer, got "Route"`,
+				`spec.trustee.tokenDurationMinutes: must be at least 1, got 0`,
+				`spec.trustee.adminSecret.name: Secret "shared" is also spec.trustee.tlsSecret`,
+				`spec.trustee.secretStore.kind: want ClusterSecretStore or SecretStore, got "Vault"`,
+				`spec.trustee.secretStore.name: required: a secret has a remoteKey`,
+				`spec.trustee.resources[0].name: "Bad_Name"`,
+			},
+		},
+		{
+			name: "reference values",
+			trustee: kbsURL + `    referenceValues:
+      init_data_pcr08: [abc]
+      Azure-PCR11: [abc]
+      azure_pcr12: []
+      azure_pcr03: ["a\"b"]
+`,
+			want: []string{
+				`spec.trustee.referenceValues.init_data_pcr08: "init_data_pcr08" is computed by cocogen`,
+				`spec.trustee.referenceValues.Azure-PCR11: want a lower-case identifier`,
+				`spec.trustee.referenceValues.azure_pcr12: list at least one accepted value`,
+				`spec.trustee.referenceValues.azure_pcr03[0]: want a non-empty value without quotes`,
+			},
+		},
+		{
+			name:    "acm settings",
+			trustee: kbsURL,
+			acm:     "  acm:\n    policyNamespace: openshift-gitops\n    clusterSet: Bad_Set\n    remediationAction: fix\n",
+			want: []string{
+				`spec.acm.policyNamespace: "openshift-gitops" is a system namespace`,
+				`spec.acm.clusterSet: "Bad_Set"`,
+				`spec.acm.remediationAction: want enforce or inform, got "fix"`,
+			},
+		},
+		{
+			name:    "replicated policy names fit ACM's limit",
+			trustee: kbsURL,
+			acm:     "  acm:\n    policyNamespace: " + strings.Repeat("p", 50) + "\n",
+			want:    []string{`spec.clusterGroups[0].name: ACM policy "coco-hub-peer-pods"`, `spec.clusterGroups[1].name: ACM policy "coco-spoke-peer-pods"`},
+		},
+		{
+			name:    "peer pods settings written into templates",
+			trustee: kbsURL,
+			spoke:   "        azure:\n          region: West Europe\n          tags: {owner: \"{{ lookup }}\"}\n        peerPods: {initData: nope}\n",
+			want: []string{
+				`spec.clusterGroups[1].platform.peerPods.initData: no init-data profile "nope"`,
+				`spec.clusterGroups[1].platform.azure.region: invalid region "West Europe"`,
+				`spec.clusterGroups[1].platform.azure.tags.owner: tags may not contain '{{'`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := parseErrs(t, hubSpoke(tc.trustee, tc.acm, tc.spoke))
+			if len(errs) != len(tc.want) {
+				t.Errorf("got %d errors, want %d:\n  %s", len(errs), len(tc.want), strings.Join(errs, "\n  "))
+			}
+			for _, w := range tc.want {
+				found := false
+				for _, e := range errs {
+					found = found || strings.Contains(e, w)
+				}
+				if !found {
+					t.Errorf("missing error %q in:\n  %s", w, strings.Join(errs, "\n  "))
+				}
+			}
+		})
+	}
+}
