@@ -150,21 +150,13 @@ func (o Object) ID() string {
 
 // TreePath is where the object is written in the rendered tree:
 // <dir>/<Kind>/<namespace>/<name>.yaml, or <dir>/<Kind>/<name>.yaml for
-// cluster-scoped objects. Kinds sharing a name across API groups (rare) are
-// told apart by the group.
+// cluster-scoped objects. Two kinds of one name in different API groups
+// would share a path; Set.Check reports that rather than guessing.
 func (o Object) TreePath() string {
-	kind := o.Kind()
-	if g := o.Group(); g != "" && ambiguousKinds[kind] {
-		kind += "." + g
-	}
-	parts := []string{o.Dir, kind}
+	parts := []string{o.Dir, o.Kind()}
 	if ns := o.Namespace(); ns != "" {
 		parts = append(parts, ns)
 	}
 	parts = append(parts, o.Name()+".yaml")
 	return strings.Join(parts, "/")
 }
-
-// ambiguousKinds are kinds that exist in more than one API group among the
-// objects cocogen emits.
-var ambiguousKinds = map[string]bool{"Policy": true}
