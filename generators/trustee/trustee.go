@@ -92,7 +92,7 @@ func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
 		b.configMap(ReferenceValuesMap, ReferenceValuesKey, rv),
 		b.kbsConfig(),
 	)
-	for _, s := range append([]spec.TrusteeSecret{t.TLSSecret, t.AdminSecret}, t.Resources...) {
+	for _, s := range append([]spec.TrusteeSecret{t.TLSSecret, t.AdminSecret, t.TokenSigner.KeySecret, t.TokenSigner.CertSecret}, t.Resources...) {
 		if s.RemoteKey != "" {
 			out.Add(b.externalSecret(s, s.Name == t.TLSSecret.Name))
 		}
@@ -141,6 +141,8 @@ func (b *builder) kbsConfig() manifest.Object {
 		"kbsDeploymentType":                 "AllInOneDeployment",
 		"kbsConfigMapName":                  KBSConfigMap,
 		"kbsAuthSecretName":                 t.AdminSecret.Name,
+		"kbsAttestationKeySecretName":       t.TokenSigner.KeySecret.Name,
+		"kbsAttestationCertSecretName":      t.TokenSigner.CertSecret.Name,
 		"kbsHttpsCertSecretName":            t.TLSSecret.Name,
 		"kbsHttpsKeySecretName":             t.TLSSecret.Name,
 		"kbsResourcePolicyConfigMapName":    ResourcePolicyMap,
@@ -190,6 +192,8 @@ const (
 	httpsKeyPath     = "/etc/https-key/tls.key"
 	httpsCertPath    = "/etc/https-cert/tls.crt"
 	authPublicKey    = "/etc/auth-secret/publicKey"
+	tokenKeyPath     = "/etc/attestation-key/token.key"
+	tokenCertPath    = "/etc/attestation-cert/token.crt"
 	asWorkDir        = "/opt/confidential-containers/attestation-service"
 	asPolicyDir      = "/opt/confidential-containers/attestation-service/policies"
 	referenceValues  = "/opt/confidential-containers/rvps/reference-values/" + ReferenceValuesKey
@@ -214,10 +218,11 @@ func KBSConfig(p *spec.Pattern) string {
 	b.WriteString("\n[admin]\n")
 	b.WriteString("insecure_api = false\n")
 	fmt.Fprintf(&b, "auth_public_key = %q\n", authPublicKey)
-	b.WriteString("\n# Tokens are issued and verified by this KBS's built-in attestation service,\n")
-	b.WriteString("# whose signing key lives only in its memory.\n")
+	b.WriteString("\n# Tokens are signed by the built-in attestation service with the key in\n")
+	b.WriteString("# the token signer Secret; the KBS accepts only tokens whose header key\n")
+	b.WriteString("# chains to its certificate, never a key a token brings along.\n")
 	b.WriteString("[attestation_token]\n")
-	b.WriteString("insecure_key = true\n")
+	fmt.Fprintf(&b, "trusted_certs_paths = [%q]\n", tokenCertPath)
 	b.WriteString("attestation_token_type = \"CoCo\"\n")
 	b.WriteString("\n[attestation_service]\n")
 	b.WriteString("type = \"coco_as_builtin\"\n")
@@ -226,6 +231,9 @@ func KBSConfig(p *spec.Pattern) string {
 	b.WriteString("\n[attestation_service.attestation_token_broker]\n")
 	b.WriteString("type = \"Ear\"\n")
 	fmt.Fprintf(&b, "policy_dir = %q\n", asPolicyDir)
+	b.WriteString("\n[attestation_service.attestation_token_broker.signer]\n")
+	fmt.Fprintf(&b, "key_path = %q\n", tokenKeyPath)
+	fmt.Fprintf(&b, "cert_path = %q\n", tokenCertPath)
 	b.WriteString("\n[attestation_service.attestation_token_config]\n")
 	fmt.Fprintf(&b, "duration_min = %d\n", *t.TokenDurationMinutes)
 	b.WriteString("\n[attestation_service.rvps_config]\n")

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"os"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -283,6 +284,8 @@ func TestTrusteeObjects(t *testing.T) {
 		"kbsDeploymentType":                 "AllInOneDeployment",
 		"kbsConfigMapName":                  "kbs-config",
 		"kbsAuthSecretName":                 "kbs-auth-public-key",
+		"kbsAttestationKeySecretName":       "kbs-attestation-key",
+		"kbsAttestationCertSecretName":      "kbs-attestation-cert",
 		"kbsHttpsCertSecretName":            "kbs-https",
 		"kbsHttpsKeySecretName":             "kbs-https",
 		"kbsResourcePolicyConfigMapName":    "resource-policy",
@@ -352,6 +355,20 @@ func TestKBSConfig(t *testing.T) {
 	}
 	if cfg.Admin.InsecureAPI || cfg.Admin.AuthPublicKey != "/etc/auth-secret/publicKey" {
 		t.Errorf("admin API must require the admin key: %+v", cfg.Admin)
+	}
+	// Tokens verify only against the signer's certificate: a token that
+	// brings its own key in its header must not be trusted.
+	if got := cfg.AttestationToken["trusted_certs_paths"]; !reflect.DeepEqual(got, []any{"/etc/attestation-cert/token.crt"}) {
+		t.Errorf("attestation_token.trusted_certs_paths = %v", got)
+	}
+	for _, insecure := range []string{"insecure_key", "insecure_header_jwk"} {
+		if v, set := cfg.AttestationToken[insecure]; set && v != false {
+			t.Errorf("attestation_token.%s = %v", insecure, v)
+		}
+	}
+	signer, _ := cfg.AttestationService.Broker["signer"].(map[string]any)
+	if signer["key_path"] != "/etc/attestation-key/token.key" || signer["cert_path"] != "/etc/attestation-cert/token.crt" {
+		t.Errorf("token signer %v", signer)
 	}
 	if cfg.AttestationService.Broker["type"] != "Ear" || cfg.AttestationService.TokenConfig.DurationMin != 3 {
 		t.Errorf("attestation service %+v", cfg.AttestationService)

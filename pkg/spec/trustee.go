@@ -41,6 +41,12 @@ type Trustee struct {
 	// private half signs requests to the KBS admin API; default name
 	// "kbs-auth-public-key".
 	AdminSecret TrusteeSecret `json:"adminSecret"`
+	// TokenSigner holds the key (token.key, EC P-256 PEM) and certificate
+	// (token.crt) the attestation service signs tokens with. The KBS trusts
+	// only tokens chaining to that certificate; without it any token
+	// carrying its own key in its header would verify. Default names
+	// "kbs-attestation-key" and "kbs-attestation-cert".
+	TokenSigner TokenSigner `json:"tokenSigner"`
 	// TokenDurationMinutes is how long an attestation token is valid;
 	// default 5.
 	TokenDurationMinutes *int `json:"tokenDurationMinutes,omitempty"`
@@ -54,6 +60,13 @@ type Trustee struct {
 	// for the pod VM image. The init-data reference values are computed by
 	// cocogen and must not be listed here (see TrusteeReferenceValueNames).
 	ReferenceValues map[string][]string `json:"referenceValues,omitempty"`
+}
+
+// TokenSigner names the Secrets with the attestation token signing key and
+// its certificate.
+type TokenSigner struct {
+	KeySecret  TrusteeSecret `json:"keySecret"`
+	CertSecret TrusteeSecret `json:"certSecret"`
 }
 
 // TrusteeSecret names a Secret in the Trustee namespace.
@@ -82,6 +95,8 @@ const (
 	DefaultKBSServiceType       = "ClusterIP"
 	DefaultKBSTLSSecret         = "kbs-tls"
 	DefaultKBSAdminSecret       = "kbs-auth-public-key"
+	DefaultTokenKeySecret       = "kbs-attestation-key"
+	DefaultTokenCertSecret      = "kbs-attestation-cert"
 	DefaultTokenDurationMinutes = 5
 	DefaultSecretStoreKind      = "ClusterSecretStore"
 )
@@ -96,6 +111,8 @@ func (t *Trustee) defaultTrustee() {
 	setString(&t.ServiceType, DefaultKBSServiceType)
 	setString(&t.TLSSecret.Name, DefaultKBSTLSSecret)
 	setString(&t.AdminSecret.Name, DefaultKBSAdminSecret)
+	setString(&t.TokenSigner.KeySecret.Name, DefaultTokenKeySecret)
+	setString(&t.TokenSigner.CertSecret.Name, DefaultTokenCertSecret)
 	if t.TokenDurationMinutes == nil {
 		t.TokenDurationMinutes = ptr(DefaultTokenDurationMinutes)
 	}
@@ -151,6 +168,8 @@ func validateTrustee(p *Pattern, v *validator) {
 	}
 	check("spec.trustee.tlsSecret", &t.TLSSecret)
 	check("spec.trustee.adminSecret", &t.AdminSecret)
+	check("spec.trustee.tokenSigner.keySecret", &t.TokenSigner.KeySecret)
+	check("spec.trustee.tokenSigner.certSecret", &t.TokenSigner.CertSecret)
 	for i := range t.Resources {
 		check(fmt.Sprintf("spec.trustee.resources[%d]", i), &t.Resources[i])
 	}
