@@ -1,7 +1,8 @@
 package acm
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/cocogen/cocogen/generators"
 	"github.com/cocogen/cocogen/pkg/manifest"
@@ -68,7 +69,7 @@ func (b *builder) meta(name, namespace string, annotations map[string]string) ma
 	}
 	m := map[string]any{
 		"name":        name,
-		"labels":      toAnyMap(generators.Labels(b.p, b.hub.Name)),
+		"labels":      manifest.StringMap(generators.Labels(b.p, b.hub.Name)),
 		"annotations": ann,
 	}
 	if namespace != "" {
@@ -141,14 +142,14 @@ func dependency(policy, namespace string) map[string]any {
 func (b *builder) placement(g *spec.ClusterGroup) manifest.Object {
 	sel := map[string]any{}
 	if len(g.Selector.MatchLabels) > 0 {
-		sel["matchLabels"] = toAnyMap(g.Selector.MatchLabels)
+		sel["matchLabels"] = manifest.StringMap(g.Selector.MatchLabels)
 	}
 	if len(g.Selector.MatchExpressions) > 0 {
 		var exprs []any
 		for _, e := range g.Selector.MatchExpressions {
 			m := map[string]any{"key": e.Key, "operator": e.Operator}
 			if len(e.Values) > 0 {
-				m["values"] = toAny(e.Values)
+				m["values"] = manifest.StringList(e.Values)
 			}
 			exprs = append(exprs, m)
 		}
@@ -214,7 +215,7 @@ func (b *builder) hubTemplateRBAC() []manifest.Object {
 	}
 	sa := b.hubTemplateServiceAccount()
 	out := []manifest.Object{b.object("v1", "ServiceAccount", b.meta(sa, b.ns(), nil), nil)}
-	for _, ns := range sortedSet(b.hubTemplateNamespaces) {
+	for _, ns := range slices.Sorted(maps.Keys(b.hubTemplateNamespaces)) {
 		out = append(out,
 			b.object("rbac.authorization.k8s.io/v1", "Role", b.meta(sa, ns, nil), map[string]any{
 				"rules": []any{map[string]any{
@@ -229,30 +230,5 @@ func (b *builder) hubTemplateRBAC() []manifest.Object {
 			}),
 		)
 	}
-	return out
-}
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
-func toAnyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func sortedSet(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

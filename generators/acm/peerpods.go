@@ -2,7 +2,8 @@ package acm
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -198,7 +199,7 @@ func (b *builder) peerPodsConfigMapTemplate(g *spec.ClusterGroup, c cloud) strin
 	}
 	if len(tags) > 0 {
 		var kv []string
-		for _, k := range sortedKeys(tags) {
+		for _, k := range slices.Sorted(maps.Keys(tags)) {
 			kv = append(kv, k+"="+tags[k])
 		}
 		literal["TAGS"] = strings.Join(kv, ",")
@@ -229,7 +230,7 @@ func (b *builder) peerPodsConfigMapTemplate(g *spec.ClusterGroup, c cloud) strin
 	fmt.Fprintf(&t, "      name: %s\n", PeerPodsConfigMap)
 	fmt.Fprintf(&t, "      namespace: %s\n", ns)
 	t.WriteString("    data:\n")
-	for _, k := range sortedKeys(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		fmt.Fprintf(&t, "      %s: %s\n", k, yamlQuote(values[k]))
 	}
 	for _, k := range c.preserved {
@@ -244,13 +245,4 @@ func (b *builder) peerPodsConfigMapTemplate(g *spec.ClusterGroup, c cloud) strin
 // expressions and values such as "false" or "10" strings.
 func yamlQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

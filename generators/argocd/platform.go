@@ -1,7 +1,8 @@
 package argocd
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -45,7 +46,7 @@ func ownedNamespaces(g *spec.ClusterGroup) []string {
 	for _, ns := range g.Namespaces {
 		set[ns] = true
 	}
-	return sortedSet(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 func namespace(p *spec.Pattern, g *spec.ClusterGroup, name string) manifest.Object {
@@ -89,7 +90,7 @@ func missingNamespaces(p *spec.Pattern, g *spec.ClusterGroup, set *manifest.Set)
 		}
 	}
 	var out []manifest.Object
-	for _, ns := range sortedSet(used) {
+	for _, ns := range slices.Sorted(maps.Keys(used)) {
 		if have[ns] || systemNamespace(p, ns) {
 			continue
 		}
@@ -117,7 +118,7 @@ func operatorGroups(g *spec.ClusterGroup) []opGroup {
 		byNS[op.Namespace] = op.TargetNamespaces
 	}
 	var out []opGroup
-	for _, ns := range sortedKeys(byNS) {
+	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
 		out = append(out, opGroup{namespace: ns, targets: byNS[ns]})
 	}
 	return out
@@ -126,7 +127,7 @@ func operatorGroups(g *spec.ClusterGroup) []opGroup {
 func operatorGroup(p *spec.Pattern, g *spec.ClusterGroup, og opGroup) manifest.Object {
 	spec := map[string]any{}
 	if len(og.targets) > 0 {
-		spec["targetNamespaces"] = toAny(og.targets)
+		spec["targetNamespaces"] = manifest.StringList(og.targets)
 	}
 	return manifest.Object{Dir: g.Dir(), Content: map[string]any{
 		"apiVersion": "operators.coreos.com/v1",
@@ -186,45 +187,11 @@ func kataConfig(p *spec.Pattern, g *spec.ClusterGroup) manifest.Object {
 func meta(p *spec.Pattern, g *spec.ClusterGroup, name, namespace string, wave int) map[string]any {
 	m := map[string]any{
 		"name":        name,
-		"labels":      toAnyMap(generators.Labels(p, g.Name)),
+		"labels":      manifest.StringMap(generators.Labels(p, g.Name)),
 		"annotations": map[string]any{waves.Annotation: waves.String(wave)},
 	}
 	if namespace != "" {
 		m["namespace"] = namespace
 	}
 	return m
-}
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
-func toAnyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func sortedSet(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,7 +3,6 @@ package initdata
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -214,7 +213,7 @@ func (rp *repo) kustomize(dir, file string) ([]sourceObject, error) {
 		if err != nil {
 			return nil, &spec.FieldError{File: file, Msg: fmt.Sprintf("kustomize output %s: %v", r.CurId(), err)}
 		}
-		m, err := decodeJSON(raw)
+		m, err := manifest.DecodeJSON(raw)
 		if err != nil {
 			return nil, &spec.FieldError{File: file, Msg: fmt.Sprintf("kustomize output %s: %v", r.CurId(), err)}
 		}
@@ -273,7 +272,7 @@ func splitManifests(data []byte) ([]map[string]any, error) {
 		if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
 			continue
 		}
-		m, err := decodeJSON(raw)
+		m, err := manifest.DecodeJSON(raw)
 		if err != nil {
 			return nil, fmt.Errorf("document %d: want a Kubernetes object: %w", i, err)
 		}
@@ -291,14 +290,4 @@ func splitManifests(data []byte) ([]map[string]any, error) {
 		}
 		out = append(out, m)
 	}
-}
-
-func decodeJSON(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
 }

@@ -9,7 +9,6 @@ package initdata
 import (
 	"errors"
 	"fmt"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -192,15 +191,6 @@ func profilePath(p *spec.Pattern, name string) string {
 		}
 	}
 	return "spec.initData"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var _ generators.Generator = (*Generator)(nil)

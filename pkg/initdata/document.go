@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -48,7 +49,7 @@ func Parse(data []byte) (*Document, error) {
 	}
 	d := &Document{Data: map[string]string{}}
 	var problems []string
-	for _, k := range sortedKeys(raw) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		switch k {
 		case "version", "algorithm", "data":
 		default:
@@ -75,7 +76,7 @@ func Parse(data []byte) (*Document, error) {
 	if !ok {
 		return nil, invalid("TOML", errors.New("missing [data] table"))
 	}
-	for _, k := range sortedKeys(table) {
+	for _, k := range slices.Sorted(maps.Keys(table)) {
 		s, ok := table[k].(string)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("data.%q is a %T, want a string", k, table[k]))
@@ -98,7 +99,7 @@ func (d *Document) DataNames() []string {
 			names = append(names, k)
 		}
 	}
-	for _, k := range sortedKeys(d.Data) {
+	for _, k := range slices.Sorted(maps.Keys(d.Data)) {
 		if k != DataAA && k != DataCDH && k != DataPolicy {
 			names = append(names, k)
 		}
@@ -186,15 +187,6 @@ func basicString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func contains(list []string, s string) bool {

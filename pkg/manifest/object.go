@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -35,7 +34,7 @@ func FromTyped(dir string, obj any) (Object, error) {
 	if err != nil {
 		return Object{}, fmt.Errorf("encoding %T: %w", obj, err)
 	}
-	content, err := decodeJSON(raw)
+	content, err := DecodeJSON(raw)
 	if err != nil {
 		return Object{}, fmt.Errorf("decoding %T: %w", obj, err)
 	}
@@ -51,16 +50,6 @@ func MustFromTyped(dir string, obj any) Object {
 		panic(err)
 	}
 	return o
-}
-
-func decodeJSON(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // pruneEmpty removes metadata.creationTimestamp: null and empty status

@@ -2,10 +2,10 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -169,7 +169,7 @@ func (v *validator) selector(path string, s *LabelSelector) {
 }
 
 func (v *validator) labels(path string, m map[string]string) {
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		for _, msg := range validation.IsQualifiedName(k) {
 			v.add(joinPath(path, k), "invalid label key: %s", msg)
 		}
@@ -259,7 +259,7 @@ func (v *validator) instanceSizes(path string, sizes []string, def string) {
 }
 
 func (v *validator) tags(path string, tags map[string]string) {
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		if k == "" || strings.ContainsAny(k, ",=") || strings.ContainsAny(tags[k], ",=") {
 			v.add(joinPath(path, k), "tag keys and values may not be empty or contain ',' or '='")
 		}
@@ -286,7 +286,7 @@ func (o *Operator) validate(v *validator, path string) {
 	_, preset := Presets[o.Name]
 	for field, val := range map[string]string{"namespace": o.Namespace, "channel": o.Channel, "source": o.Source} {
 		if val == "" && !preset {
-			v.add(path+"."+field, "required for operator %q, which has no preset (presets: %s)", o.Name, strings.Join(sortedKeys(Presets), ", "))
+			v.add(path+"."+field, "required for operator %q, which has no preset (presets: %s)", o.Name, strings.Join(slices.Sorted(maps.Keys(Presets)), ", "))
 		}
 	}
 	if o.Namespace != "" {
@@ -482,11 +482,6 @@ func (d *InitData) profileNames() []string {
 	return names
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+// sortedKeys lists a map's keys in order, so problems are reported in a
+// stable order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
