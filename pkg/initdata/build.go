@@ -263,23 +263,4 @@ func pemString(text string) string {
 }
 
 // multilineBasic quotes s as a """...""" TOML string, escaping what must be.
-func multilineBasic(s string) string {
-	var b strings.Builder
-	b.WriteString("\"\"\"\n")
-	for _, r := range s {
-		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteString(`"""`)
-	return b.String()
-}
+func multilineBasic(s string) string { return quoteTOML(s, true) }

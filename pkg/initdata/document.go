@@ -164,15 +164,26 @@ func literalOK(s string) bool {
 }
 
 // basicString quotes s as a single-line TOML basic string.
-func basicString(s string) string {
+func basicString(s string) string { return quoteTOML(s, false) }
+
+// quoteTOML writes s as a TOML basic string: "..." or, multi-line,
+// """<newline>...""" where newlines and tabs may stay as they are. Other
+// control characters are escaped in both forms, as TOML requires.
+func quoteTOML(s string, multiline bool) string {
 	var b strings.Builder
-	b.WriteByte('"')
+	if multiline {
+		b.WriteString("\"\"\"\n")
+	} else {
+		b.WriteByte('"')
+	}
 	for _, r := range s {
 		switch {
 		case r == '\\':
 			b.WriteString(`\\`)
 		case r == '"':
 			b.WriteString(`\"`)
+		case multiline && (r == '\n' || r == '\t'):
+			b.WriteRune(r)
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\t':
@@ -185,7 +196,11 @@ func basicString(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	b.WriteByte('"')
+	if multiline {
+		b.WriteString(`"""`)
+	} else {
+		b.WriteByte('"')
+	}
 	return b.String()
 }
 
