@@ -6,9 +6,11 @@
 //     that cluster's own cloud configuration and credentials, with managed
 //     cluster templates ({{ ... }}) resolved in-cluster, so no cluster
 //     detail and no credential is ever written to git;
-//   - per spoke group (workloads on clusters other than the hub), a Policy
-//     that copies the init-data ConfigMaps from the hub with hub templates
-//     ({{hub ... hub}});
+//   - per spoke group (clusters other than the hub's), Policies that
+//     install OpenShift GitOps and create the group's root AppProject and
+//     Application (bootstrap.go), so spokes start syncing by themselves,
+//     and a Policy that copies the init-data ConfigMaps from the hub with
+//     hub templates ({{hub ... hub}});
 //   - per group with policies, a Placement selecting the group's clusters by
 //     its selector and a PlacementBinding, plus the ManagedClusterSetBinding
 //     the placements need.
@@ -49,6 +51,10 @@ func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
 		g := &p.Spec.ClusterGroups[i]
 		var policies []string
 		var deps []any
+		if isSpoke(p, g) {
+			policies = append(policies, gitopsPolicyName(p, g), bootstrapPolicyName(p, g))
+			out.Add(b.gitopsPolicy(g), b.bootstrapPolicy(g))
+		}
 		if pol := b.initDataPolicy(g); pol != nil {
 			out.Add(*pol)
 			policies = append(policies, pol.Name())
@@ -85,4 +91,7 @@ func needsPeerPodsConfig(g *spec.ClusterGroup) bool {
 	return false
 }
 
-var _ generators.Generator = (*Generator)(nil)
+var (
+	_ generators.Generator = (*Generator)(nil)
+	_ generators.Finalizer = (*Generator)(nil)
+)

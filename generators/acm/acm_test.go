@@ -414,6 +414,8 @@ func TestHubToSpoke(t *testing.T) {
 	}
 	binding := find(t, set, "PlacementBinding", "coco-spokes")
 	if diff := cmp.Diff([]any{
+		map[string]any{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": "coco-spokes-gitops"},
+		map[string]any{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": "coco-spokes-bootstrap"},
 		map[string]any{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": "coco-spokes-init-data"},
 		map[string]any{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": "coco-spokes-peer-pods"},
 	}, binding.Content["subjects"]); diff != "" {
@@ -488,14 +490,21 @@ func TestPolicyShape(t *testing.T) {
 				t.Errorf("%s: template remediation %v", o.ID(), cs["remediationAction"])
 			}
 			ots, _ := cs["object-templates"].([]any)
+			// Bootstrap objects are shared with the spoke's Argo CD and
+			// OLM, which add fields of their own: musthave. Everything
+			// else cocogen owns outright: mustonlyhave.
+			owned := "mustonlyhave"
+			if strings.HasSuffix(o.Name(), "-gitops") || strings.HasSuffix(o.Name(), "-bootstrap") {
+				owned = "musthave"
+			}
 			for _, ot := range ots {
-				if ct := ot.(map[string]any)["complianceType"]; ct != "mustonlyhave" {
+				if ct := ot.(map[string]any)["complianceType"]; ct != owned {
 					t.Errorf("%s: complianceType %v", o.ID(), ct)
 				}
 			}
 		}
 	}
-	want := map[string]int{"Policy": 2, "Placement": 1, "PlacementBinding": 1, "ManagedClusterSetBinding": 1,
+	want := map[string]int{"Policy": 4, "Placement": 1, "PlacementBinding": 1, "ManagedClusterSetBinding": 1,
 		"ServiceAccount": 1, "Role": 1, "RoleBinding": 1}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)

@@ -1,0 +1,198 @@
+package acm
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/spec"
+)
+
+// Spokes run their own Argo CD, started from the hub: per spoke group one
+// Policy installs the OpenShift GitOps operator, and a second, which waits
+// for the first, creates what the argocd generator rendered into the
+// group's bootstrap directory (its root AppProject and root Application).
+// From then on the spoke's Argo CD syncs the group's directory by itself.
+
+// The OpenShift GitOps operator as published in the Red Hat catalog; its
+// default Argo CD instance, openshift-gitops, is what spokes sync with.
+const (
+	gitopsPackage   = "openshift-gitops-operator"
+	gitopsNamespace = "openshift-gitops-operator"
+	gitopsChannel   = "latest"
+)
+
+var bootstrapCompliance = compliance{
+	categories: "CM Configuration Management",
+	controls:   "CM-2 Baseline Configuration",
+}
+
+func gitopsPolicyName(p *spec.Pattern, g *spec.ClusterGroup) string {
+	return p.RootName(g) + "-gitops"
+}
+
+func bootstrapPolicyName(p *spec.Pattern, g *spec.ClusterGroup) string {
+	return p.RootName(g) + "-bootstrap"
+}
+
+// isSpoke reports whether the group's clusters are bootstrapped from the
+// hub: every group but the hub's own when a hub exists.
+func isSpoke(p *spec.Pattern, g *spec.ClusterGroup) bool {
+	return p.HubGroup() != nil && !g.HasRole(spec.RoleHub)
+}
+
+// gitopsPolicy installs the OpenShift GitOps operator on the spoke.
+func (b *builder) gitopsPolicy(g *spec.ClusterGroup) manifest.Object {
+	musthave := func(obj map[string]any) any {
+		return map[string]any{"complianceType": "musthave", "objectDefinition": obj}
+	}
+	name := gitopsPolicyName(b.p, g)
+	return b.policy(name, bootstrapCompliance, nil, b.configurationPolicy(name, map[string]any{
+		"object-templates": []any{
+			musthave(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": gitopsNamespace}}),
+			musthave(map[string]any{
+				"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
+				"metadata": map[string]any{"name": gitopsNamespace, "namespace": gitopsNamespace},
+				"spec":     map[string]any{},
+			}),
+			musthave(map[string]any{
+				"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+				"metadata": map[string]any{"name": gitopsPackage, "namespace": gitopsNamespace},
+				"spec": map[string]any{
+					"name": gitopsPackage, "channel": gitopsChannel, "installPlanApproval": "Automatic",
+					"source": "redhat-operators", "sourceNamespace": "openshift-marketplace",
+				},
+			}),
+		},
+	}))
+}
+
+// bootstrapPolicy is emitted by Generate with no object templates yet: the
+// objects it carries are the argocd generator's, and exist only once that
+// generator has finalized. fillBootstrapPolicy adds them in Finalize.
+func (b *builder) bootstrapPolicy(g *spec.ClusterGroup) manifest.Object {
+	name := bootstrapPolicyName(b.p, g)
+	deps := []any{dependency(gitopsPolicyName(b.p, g), b.ns())}
+	return b.policy(name, bootstrapCompliance, deps, b.configurationPolicy(name, map[string]any{
+		"object-templates": []any{},
+	}))
+}
+
+// Finalize implements generators.Finalizer: it fills each spoke's bootstrap
+// Policy with the objects of the spoke's bootstrap directory. all.Generators
+// lists acm after argocd so those objects are complete (the root AppProject
+// is derived in argocd's Finalize).
+func (*Generator) Finalize(ctx *generators.Context, out *manifest.Set) error {
+	p := ctx.Pattern
+	hub := p.HubGroup()
+	if hub == nil {
+		return nil
+	}
+	b := &builder{p: p, hub: hub}
+	for i := range p.Spec.ClusterGroups {
+		g := &p.Spec.ClusterGroups[i]
+		if !isSpoke(p, g) {
+			continue
+		}
+		if err := b.fillBootstrapPolicy(g, out); err != nil {
+			return fmt.Errorf("cluster group %s: %w", g.Name, err)
+		}
+	}
+	return nil
+}
+
+func (b *builder) fillBootstrapPolicy(g *spec.ClusterGroup, out *manifest.Set) error {
+	var policy *manifest.Object
+	boot := &manifest.Set{}
+	for i := range out.Objects {
+		o := &out.Objects[i]
+		if o.Dir == b.hub.Dir() && o.Kind() == "Policy" && o.Name() == bootstrapPolicyName(b.p, g) {
+			policy = o
+		}
+		if o.Dir == g.BootstrapDir() {
+			boot.Add(*o)
+		}
+	}
+	if policy == nil {
+		return fmt.Errorf("bootstrap policy %s missing", bootstrapPolicyName(b.p, g))
+	}
+	// The root AppProject is the last bootstrap object argocd derives; its
+	// absence means acm is finalizing before argocd.
+	hasProject := false
+	for _, o := range boot.Objects {
+		hasProject = hasProject || (o.Kind() == "AppProject" && o.Name() == b.p.RootName(g))
+	}
+	if !hasProject {
+		return fmt.Errorf("no root AppProject in %s to bootstrap the spoke with (acm must run after argocd)", g.BootstrapDir())
+	}
+	boot.Sort()
+	var templates []any
+	for _, o := range boot.Objects {
+		tmpl, err := b.bootstrapTemplate(o)
+		if err != nil {
+			return err
+		}
+		templates = append(templates, tmpl)
+	}
+	cfg := policy.Content["spec"].(map[string]any)["policy-templates"].([]any)[0].(map[string]any)["objectDefinition"].(map[string]any)
+	cfg["spec"].(map[string]any)["object-templates"] = templates
+	return nil
+}
+
+// bootstrapTemplate turns one bootstrap object into an object template.
+// Objects are created with musthave: Argo CD adds its own fields to
+// Applications and AppProjects, which mustonlyhave would fight. The
+// argocd-cm health check becomes a resourceHealthChecks entry of the
+// OpenShift GitOps ArgoCD resource, because its operator owns argocd-cm
+// and would revert a direct edit.
+func (b *builder) bootstrapTemplate(o manifest.Object) (any, error) {
+	obj, err := deepCopy(o.Content)
+	if err != nil {
+		return nil, err
+	}
+	if o.Kind() == "ConfigMap" && o.Name() == "argocd-cm" {
+		obj = argoCDHealthChecks(b.p, o)
+	}
+	raw, _ := json.Marshal(obj)
+	if strings.Contains(string(raw), "{{") {
+		// ACM would read it as a template on the spoke.
+		return nil, fmt.Errorf("%s contains '{{', which ACM would evaluate as a template", o.ID())
+	}
+	return map[string]any{"complianceType": "musthave", "objectDefinition": obj}, nil
+}
+
+// argoCDHealthChecks carries the argocd-cm health customizations as
+// resourceHealthChecks of the default OpenShift GitOps instance, which
+// lives in, and is named like, the Argo CD namespace.
+func argoCDHealthChecks(p *spec.Pattern, cm manifest.Object) map[string]any {
+	const prefix = "resource.customizations.health."
+	data, _ := cm.Content["data"].(map[string]any)
+	var checks []any
+	for _, key := range slices.Sorted(maps.Keys(data)) {
+		gk, ok := strings.CutPrefix(key, prefix)
+		if !ok {
+			continue
+		}
+		group, kind, _ := strings.Cut(gk, "_")
+		checks = append(checks, map[string]any{"group": group, "kind": kind, "check": data[key]})
+	}
+	ns := p.Spec.ArgoCD.Namespace
+	return map[string]any{
+		"apiVersion": "argoproj.io/v1beta1",
+		"kind":       "ArgoCD",
+		"metadata":   map[string]any{"name": ns, "namespace": ns},
+		"spec":       map[string]any{"resourceHealthChecks": checks},
+	}
+}
+
+func deepCopy(m map[string]any) (map[string]any, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.DecodeJSON(raw)
+}

@@ -1,0 +1,106 @@
+package acm_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cocogen/cocogen/generators/acm"
+	"github.com/cocogen/cocogen/generators/all"
+	"github.com/cocogen/cocogen/generators/argocd"
+	"github.com/cocogen/cocogen/pkg/render"
+	"github.com/cocogen/cocogen/pkg/spec"
+)
+
+// TestSpokeBootstrap renders the hub-spoke example and checks that each
+// spoke group's bootstrap Policy creates on the spoke exactly the objects
+// rendered into bootstrap/<group>, that it waits for the GitOps operator
+// policy, and that the argocd-cm health check becomes an ArgoCD resource
+// health check (OpenShift GitOps owns argocd-cm).
+func TestSpokeBootstrap(t *testing.T) {
+	p, err := spec.Load("../../fixtures/hub-spoke/pattern.yaml", spec.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := render.Render(p, render.WithGenerators(all.Generators()...), render.WithRepo(os.DirFS("../..")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, group := range []string{"spoke-azure", "spoke-aws"} {
+		t.Run(group, func(t *testing.T) {
+			var want []any
+			var healthLua any
+			for _, o := range res.Set.Objects {
+				if o.Dir != "bootstrap/"+group {
+					continue
+				}
+				if o.Kind() == "ConfigMap" {
+					healthLua = o.Content["data"].(map[string]any)["resource.customizations.health.argoproj.io_Application"]
+					continue
+				}
+				want = append(want, o.Content)
+			}
+			if len(want) != 2 {
+				t.Fatalf("want root AppProject and Application in bootstrap/%s, got %d objects", group, len(want))
+			}
+			pol := find(t, res.Set, "Policy", "coco-"+group+"-bootstrap")
+			deps := pol.Content["spec"].(map[string]any)["dependencies"].([]any)
+			if name := deps[0].(map[string]any)["name"]; name != "coco-"+group+"-gitops" {
+				t.Errorf("bootstrap waits for %v", name)
+			}
+			tmpl := policyTemplate(t, pol, "coco-"+group+"-bootstrap")
+			var got []any
+			var argoCD map[string]any
+			for _, ot := range tmpl["spec"].(map[string]any)["object-templates"].([]any) {
+				def := ot.(map[string]any)["objectDefinition"].(map[string]any)
+				if def["kind"] == "ArgoCD" {
+					argoCD = def
+					continue
+				}
+				got = append(got, def)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("bootstrap objects differ from bootstrap/%s (-want +got):\n%s", group, diff)
+			}
+			wantArgo := map[string]any{
+				"apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD",
+				"metadata": map[string]any{"name": "openshift-gitops", "namespace": "openshift-gitops"},
+				"spec": map[string]any{"resourceHealthChecks": []any{map[string]any{
+					"group": "argoproj.io", "kind": "Application", "check": healthLua,
+				}}},
+			}
+			if diff := cmp.Diff(wantArgo, argoCD); diff != "" {
+				t.Errorf("health check (-want +got):\n%s", diff)
+			}
+			gitops := policyTemplate(t, find(t, res.Set, "Policy", "coco-"+group+"-gitops"), "coco-"+group+"-gitops")
+			sub := gitops["spec"].(map[string]any)["object-templates"].([]any)[2].(map[string]any)["objectDefinition"].(map[string]any)
+			if sub["kind"] != "Subscription" || sub["spec"].(map[string]any)["name"] != "openshift-gitops-operator" {
+				t.Errorf("gitops policy installs %v", sub)
+			}
+		})
+	}
+	// The hub bootstraps itself by hand: no policy for it.
+	for _, o := range res.Set.Objects {
+		if o.Kind() == "Policy" && o.Name() == "coco-hub-bootstrap" {
+			t.Error("bootstrap policy for the hub group")
+		}
+	}
+}
+
+// TestBootstrapNeedsArgoCDFirst pins why all.Generators lists acm after
+// argocd: run the other way round, the bootstrap objects do not exist yet
+// when acm finalizes, and the render fails instead of shipping an empty
+// bootstrap policy.
+func TestBootstrapNeedsArgoCDFirst(t *testing.T) {
+	p, err := spec.Load("../../fixtures/hub-spoke/pattern.yaml", spec.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := render.Render(p, render.WithGenerators(acm.New(), argocd.New())); err == nil {
+		t.Fatal("acm before argocd rendered without error")
+	}
+	if _, err := render.Render(p, render.WithGenerators(argocd.New(), acm.New())); err != nil {
+		t.Fatalf("argocd then acm: %v", err)
+	}
+}
