@@ -1,6 +1,7 @@
 package initdata
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
@@ -171,11 +172,15 @@ func PolicyOptions(prof *spec.InitDataProfile) policies.Options {
 
 // ConfigMapData is the data of the profile's ConfigMap: the annotation
 // value (INITDATA), its digests in hex, and the readable document entries.
+// SHA256 is there whatever the profile's algorithm: it is what `sha256sum`
+// of the decoded annotation prints, and what Azure's PCR8 is built from.
 func (r *Rendered) ConfigMapData() map[string]string {
 	hd, mr := r.HostData(), r.MRConfigID()
+	sha := sha256.Sum256(r.TOML)
 	m := map[string]string{
 		"INITDATA":       r.Annotation,
 		"DIGEST":         hex.EncodeToString(r.Digest),
+		"SHA256":         hex.EncodeToString(sha[:]),
 		"ALGORITHM":      r.Algorithm,
 		"PCR8_HASH":      hex.EncodeToString(r.PCR8),
 		"SNP_HOSTDATA":   hex.EncodeToString(hd[:]),
