@@ -2,11 +2,14 @@ package render_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/rego"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/cocogen/cocogen/pkg/manifest"
@@ -124,5 +127,35 @@ func TestAnnotationsDecodeWithStandardTools(t *testing.T) {
 				t.Error("init-data documents but no annotated workload: nothing was checked")
 			}
 		})
+	}
+}
+
+// TestGoldenPoliciesCompile compiles every agent policy in the golden trees
+// with OPA, as the agent's engine will, and requires the policy_data object
+// Trustee reads to be the last statement and valid JSON.
+func TestGoldenPoliciesCompile(t *testing.T) {
+	n := 0
+	for _, c := range goldenCases(t) {
+		tree, err := manifest.ReadTree(c.expected)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for path, text := range tree {
+			if !strings.HasSuffix(path, ".rego") {
+				continue
+			}
+			n++
+			if _, err := rego.New(rego.Query("data.agent_policy"), rego.Module(path, text)).PrepareForEval(context.Background()); err != nil {
+				t.Errorf("%s/%s does not compile: %v", c.name, path, err)
+			}
+			i := strings.LastIndex(text, "policy_data := ")
+			var data map[string]any
+			if i < 0 || json.Unmarshal([]byte(text[i+len("policy_data := "):]), &data) != nil {
+				t.Errorf("%s/%s: policy_data is not the last statement or not a JSON object", c.name, path)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no policies in the golden trees")
 	}
 }
