@@ -49,10 +49,8 @@ type sourceObject struct {
 func renderApp(ctx *generators.Context, rp *repo, ref spec.AppRef, prof *spec.InitDataProfile, r *initdata.Rendered) ([]manifest.Object, error) {
 	p := ctx.Pattern
 	a, g := ref.App, ref.Group
-	src, err := gitSource(p, ref)
-	if err != nil {
-		return nil, err
-	}
+	// Validation guarantees one git-path source in the pattern's repository.
+	src := a.Source
 	if rp.fsys == nil {
 		return nil, &spec.FieldError{Path: ref.Path() + ".source.path", Msg: "confidential applications are rendered from the pattern's repository, and none was given (render with a repository root)"}
 	}
@@ -117,22 +115,6 @@ var clusterScopedKinds = map[string]bool{
 
 func clusterScoped(kind string) bool {
 	return clusterScopedKinds[kind] || strings.HasPrefix(kind, "Cluster")
-}
-
-// gitSource returns the application's one git-path source in the pattern's
-// repository, or says why cocogen cannot render it (yet).
-func gitSource(p *spec.Pattern, ref spec.AppRef) (*spec.AppSource, error) {
-	a := ref.App
-	const later = "; cocogen renders confidential applications itself to add their init-data, and only git-path sources can be rendered (the Argo CD plugin will lift this)"
-	switch {
-	case a.Source == nil:
-		return nil, &spec.FieldError{Path: ref.Path() + ".sources", Msg: "a confidential application cannot have multiple sources" + later}
-	case a.Source.Chart != "":
-		return nil, &spec.FieldError{Path: ref.Path() + ".source.chart", Msg: "a confidential application cannot be a Helm chart" + later}
-	case a.Source.RepoURL != p.Spec.Source.RepoURL:
-		return nil, &spec.FieldError{Path: ref.Path() + ".source.repoURL", Msg: fmt.Sprintf("a confidential application must live in the pattern's repository (%s)%s", p.Spec.Source.RepoURL, later)}
-	}
-	return a.Source, nil
 }
 
 // load reads the manifests at dir: a kustomization is built, otherwise

@@ -67,7 +67,15 @@ func indent(s string, n int) string {
 
 func pattern(t *testing.T, profiles, groups string) *spec.Pattern {
 	t.Helper()
-	doc := `apiVersion: cocogen.dev/v1alpha1
+	p, err := spec.Parse("pattern.yaml", []byte(patternDoc(profiles, groups)), spec.LoadOptions{})
+	if err != nil {
+		t.Fatalf("pattern: %v", err)
+	}
+	return p
+}
+
+func patternDoc(profiles, groups string) string {
+	return `apiVersion: cocogen.dev/v1alpha1
 kind: Pattern
 metadata:
   name: demo
@@ -81,11 +89,6 @@ spec:
 ` + profiles + `
   clusterGroups:
 ` + groups
-	p, err := spec.Parse("pattern.yaml", []byte(doc), spec.LoadOptions{})
-	if err != nil {
-		t.Fatalf("pattern: %v", err)
-	}
-	return p
 }
 
 func group(name, roles, apps string) string {
@@ -315,6 +318,9 @@ func TestAnnotationConflicts(t *testing.T) {
 	}
 }
 
+// TestUnsupportedSources: what cocogen cannot render is a pattern error,
+// located by line when the pattern loads; a path missing from the
+// repository is found when the generator reads it.
 func TestUnsupportedSources(t *testing.T) {
 	groups := group("spoke", "workloads", `        - name: chart
           namespace: chart
@@ -330,27 +336,31 @@ func TestUnsupportedSources(t *testing.T) {
           namespace: other
           source: {path: apps/all, repoURL: https://github.com/example/other.git}
           confidential: {initData: default}
-        - name: missing
-          namespace: missing
-          source: {path: apps/nope}
-          confidential: {initData: default}
 `)
-	p := pattern(t, "      - name: default", groups)
-	_, _, err := generate(t, p, workloadsRepo())
-	var l spec.ErrorList
-	if !errors.As(err, &l) {
+	_, err := spec.Parse("pattern.yaml", []byte(patternDoc("      - name: default", groups)), spec.LoadOptions{})
+	if err == nil || !spec.IsInvalid(err) {
 		t.Fatalf("err = %v", err)
 	}
-	got := l.Error()
+	got := err.Error()
 	for _, want := range []string{
-		"spec.clusterGroups[0].applications[0].source.chart: a confidential application cannot be a Helm chart; cocogen renders confidential applications itself to add their init-data, and only git-path sources can be rendered (the Argo CD plugin will lift this)",
-		"spec.clusterGroups[0].applications[1].sources: a confidential application cannot have multiple sources",
-		"spec.clusterGroups[0].applications[2].source.repoURL: a confidential application must live in the pattern's repository",
-		"spec.clusterGroups[0].applications[3].source.path: apps/nope: no such directory in the repository",
+		"pattern.yaml:22: spec.clusterGroups[0].applications[0].source.chart: a confidential application cannot be a Helm chart; cocogen renders confidential applications itself to add their init-data, and only git-path sources can be rendered (the Argo CD plugin will lift this)",
+		"pattern.yaml:26: spec.clusterGroups[0].applications[1].sources: a confidential application cannot have multiple sources",
+		"pattern.yaml:32: spec.clusterGroups[0].applications[2].source.repoURL: a confidential application must live in the pattern's repository",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing error %q in:\n%s", want, got)
 		}
+	}
+
+	p := pattern(t, "      - name: default", group("spoke", "workloads", `        - name: missing
+          namespace: missing
+          source: {path: apps/nope}
+          confidential: {initData: default}
+`))
+	_, _, err = generate(t, p, workloadsRepo())
+	var l spec.ErrorList
+	if !errors.As(err, &l) || !strings.Contains(l.Error(), "spec.clusterGroups[0].applications[0].source.path: apps/nope: no such directory in the repository") {
+		t.Errorf("err = %v", err)
 	}
 }
 

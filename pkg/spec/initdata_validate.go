@@ -49,6 +49,22 @@ func validateInitData(p *Pattern, v *validator) {
 		if c.RuntimeClassName != "" && !IsKataRuntimeClass(c.RuntimeClassName) {
 			v.add(ref.Path()+".confidential.runtimeClassName", "%q is not a kata runtime class (kata or kata-*): only kata pods read init-data", c.RuntimeClassName)
 		}
+		v.confidentialSource(p, ref)
+	}
+}
+
+// confidentialSource requires what cocogen can render and annotate itself:
+// one git path in the pattern's own repository.
+func (v *validator) confidentialSource(p *Pattern, ref AppRef) {
+	const why = "; cocogen renders confidential applications itself to add their init-data, and only git-path sources can be rendered (the Argo CD plugin will lift this)"
+	a := ref.App
+	switch {
+	case a.Source == nil:
+		v.add(ref.Path()+".sources", "a confidential application cannot have multiple sources"+why)
+	case a.Source.Chart != "":
+		v.add(ref.Path()+".source.chart", "a confidential application cannot be a Helm chart"+why)
+	case a.Source.RepoURL != p.Spec.Source.RepoURL:
+		v.add(ref.Path()+".source.repoURL", "a confidential application must live in the pattern's repository (%s)%s", p.Spec.Source.RepoURL, why)
 	}
 }
 
