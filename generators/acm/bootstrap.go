@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/cocogen/cocogen/generators"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
@@ -150,10 +152,7 @@ func (b *builder) fillBootstrapPolicy(g *spec.ClusterGroup, out *manifest.Set) e
 // OpenShift GitOps ArgoCD resource, because its operator owns argocd-cm
 // and would revert a direct edit.
 func (b *builder) bootstrapTemplate(o manifest.Object) (any, error) {
-	obj, err := deepCopy(o.Content)
-	if err != nil {
-		return nil, err
-	}
+	obj := runtime.DeepCopyJSON(o.Content)
 	if o.Kind() == "ConfigMap" && o.Name() == "argocd-cm" {
 		obj = argoCDHealthChecks(b.p, o)
 	}
@@ -187,12 +186,4 @@ func argoCDHealthChecks(p *spec.Pattern, cm manifest.Object) map[string]any {
 		"metadata":   map[string]any{"name": ns, "namespace": ns},
 		"spec":       map[string]any{"resourceHealthChecks": checks},
 	}
-}
-
-func deepCopy(m map[string]any) (map[string]any, error) {
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return manifest.DecodeJSON(raw)
 }

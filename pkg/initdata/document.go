@@ -68,7 +68,7 @@ func Parse(data []byte) (*Document, error) {
 	switch {
 	case raw["algorithm"] == nil:
 		return nil, invalid("algorithm", fmt.Errorf("missing: want one of %s", strings.Join(Algorithms, ", ")))
-	case !ok || !contains(Algorithms, alg):
+	case !ok || !slices.Contains(Algorithms, alg):
 		return nil, invalid("algorithm", fmt.Errorf("unknown algorithm %v (want %s)", raw["algorithm"], strings.Join(Algorithms, ", ")))
 	}
 	d.Algorithm = alg
@@ -117,7 +117,7 @@ func (d *Document) Marshal() ([]byte, error) {
 	if d.Version != Version {
 		return nil, fmt.Errorf("marshalling init-data: unsupported version %q", d.Version)
 	}
-	if !contains(Algorithms, d.Algorithm) {
+	if !slices.Contains(Algorithms, d.Algorithm) {
 		return nil, fmt.Errorf("marshalling init-data: unknown algorithm %q", d.Algorithm)
 	}
 	var b bytes.Buffer
@@ -202,13 +202,4 @@ func quoteTOML(s string, multiline bool) string {
 		b.WriteByte('"')
 	}
 	return b.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

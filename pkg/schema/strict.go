@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -130,7 +131,7 @@ func (w *walker) walk(p *field.Path, v any, t reflect.Type) {
 			return
 		}
 		fields := jsonFields(t)
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			ft, ok := fields[k]
 			if !ok {
 				w.add(p.Child(k), "unknown field")
@@ -144,7 +145,7 @@ func (w *walker) walk(p *field.Path, v any, t reflect.Type) {
 			w.wrongType(p, "object", v)
 			return
 		}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			w.walk(p.Key(k), m[k], t.Elem())
 		}
 	case reflect.Slice, reflect.Array:
@@ -210,15 +211,6 @@ func asInt(v any) (int64, bool) {
 		}
 	}
 	return 0, false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -82,7 +83,7 @@ func (p *Pattern) confidentialApps() []AppRef {
 }
 
 func (v *validator) initDataProfile(p *Pattern, prof *InitDataProfile, path string) {
-	if !contains(InitDataAlgorithms, prof.Algorithm) {
+	if !slices.Contains(InitDataAlgorithms, prof.Algorithm) {
 		v.add(path+".algorithm", "unknown algorithm %q (want %s)", prof.Algorithm, strings.Join(InitDataAlgorithms, ", "))
 	}
 	if pol := prof.Policy; pol.Profile != PolicyStrict && pol.Profile != PolicyDebug {
@@ -298,13 +299,4 @@ func harmlessValue(val string) bool {
 		return true
 	}
 	return strings.HasPrefix(val, "kbs://") || strings.HasPrefix(val, "file://") || strings.HasPrefix(val, "/")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
