@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,47 +88,35 @@ func TestInitDataRoundTrip(t *testing.T) {
 	}
 }
 
+// TestInitDataDecodeManifests decodes what `cocogen render` prints, as a
+// reviewer would: the one init-data value of a stream (the ConfigMap and
+// every annotated pod carry the same), and with two patterns' streams
+// together, the one --object names.
 func TestInitDataDecodeManifests(t *testing.T) {
-	doc := minimal(t)
-	ann, _ := initdata.Encode(doc)
-	other, _ := initdata.Encode(bytes.Replace(doc, []byte("kbs.example"), []byte("kbs.other"), -1))
-	stream := `# Source: x
-apiVersion: v1
-kind: Service
-metadata: {name: s}
----
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: cron, namespace: ns}
-spec:
-  jobTemplate:
-    spec:
-      template:
-        metadata:
-          annotations:
-            io.katacontainers.config.runtime.cc_init_data: ` + ann + `
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: initdata-default, namespace: trustee}
-data:
-  INITDATA: ` + ann + `
-`
-	dir := t.TempDir()
-	file := filepath.Join(dir, "stream.yaml")
-	os.WriteFile(file, []byte(stream), 0o644)
-	code, out, stderr := cli(t, "", "initdata", "decode", file)
-	if code != exitOK || out != string(doc) {
+	t.Chdir("../..")
+	render := func(pattern string) string {
+		code, out, stderr := cli(t, "", "render", "-f", pattern)
+		if code != exitOK {
+			t.Fatalf("render %s: exit %d: %s", pattern, code, stderr)
+		}
+		return out
+	}
+	want, err := os.ReadFile("fixtures/azure-simple/expected/simple/initdata/default.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simple := render("fixtures/azure-simple/pattern.yaml")
+	code, out, stderr := cli(t, simple, "initdata", "decode")
+	if code != exitOK || out != string(want) {
 		t.Fatalf("exit %d: %s\n%s", code, stderr, out)
 	}
-	// Two different values: ask which one, then pick one.
-	conflicting := stream + "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    io.katacontainers.config.hypervisor.cc_init_data: " + other + "\nspec: {}\n"
-	code, _, stderr = cli(t, conflicting, "initdata", "decode")
-	if code != exitInvalid || !strings.Contains(stderr, "2 different init-data values in the input (ConfigMap/trustee/initdata-default, CronJob/ns/cron, Pod/p); choose one with --object") {
+	both := simple + "---\n" + render("fixtures/baremetal-tdx/pattern.yaml")
+	code, _, stderr = cli(t, both, "initdata", "decode")
+	if code != exitInvalid || !strings.Contains(stderr, "2 different init-data values in the input") || !strings.Contains(stderr, "choose one with --object") {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
-	code, out, stderr = cli(t, conflicting, "initdata", "decode", "--object", "pod/p")
-	if code != exitOK || !strings.Contains(out, "kbs.other") {
+	code, out, stderr = cli(t, both, "initdata", "decode", "--object", "ConfigMap/trustee-operator-system/initdata-default")
+	if code != exitOK || out != string(want) {
 		t.Errorf("--object: exit %d: %s", code, stderr)
 	}
 }

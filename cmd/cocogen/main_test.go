@@ -2,17 +2,14 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/cocogen/cocogen/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite fixtures/invalid/*.err from the current output")
 
 // fieldErrorLine is "file:line: field.path: message".
 var fieldErrorLine = regexp.MustCompile(`^(cocogen: )?fixtures/invalid/[a-z-]+\.yaml:[0-9]+: [A-Za-z][A-Za-z0-9\[\]."/-]*: .+`)
@@ -24,14 +21,7 @@ var fieldErrorLine = regexp.MustCompile(`^(cocogen: )?fixtures/invalid/[a-z-]+\.
 func TestInvalidPatterns(t *testing.T) {
 	// Paths in messages are as the user typed them: relative to the repo.
 	t.Chdir("../..")
-	files, err := filepath.Glob("fixtures/invalid/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 10 {
-		t.Fatalf("want at least ten malformed patterns, found %d", len(files))
-	}
-	for _, file := range files {
+	for _, file := range golden.Files(t, "fixtures/invalid/*.yaml", 10) {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "rendered")
@@ -49,20 +39,7 @@ func TestInvalidPatterns(t *testing.T) {
 			if matches, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".rendered*")); len(matches) > 0 {
 				t.Errorf("temporary output left behind: %v", matches)
 			}
-			errFile := strings.TrimSuffix(file, ".yaml") + ".err"
-			if *update {
-				if err := os.WriteFile(errFile, stderr.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(errFile)
-			if err != nil {
-				t.Fatalf("reading expected errors (go test ./cmd/cocogen -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), stderr.String()); diff != "" {
-				t.Errorf("errors differ (-want +got):\n%s", diff)
-			}
+			golden.File(t, strings.TrimSuffix(file, ".yaml")+".err", stderr.Bytes())
 			if name == "yaml-syntax" {
 				return // a syntax error has a line but no field yet
 			}
@@ -109,5 +86,19 @@ func TestUsageErrors(t *testing.T) {
 		if code := run(args, nil, &bytes.Buffer{}, &stderr); code != exitInvalid {
 			t.Errorf("%v: exit %d, want %d (%s)", args, code, exitInvalid, stderr.String())
 		}
+	}
+}
+
+// TestFindingsAreLocated: a render's warnings name the pattern file, the
+// line and the field they are about, like its errors.
+func TestFindingsAreLocated(t *testing.T) {
+	t.Chdir("../..")
+	var stderr bytes.Buffer
+	if code := run([]string{"render", "-f", "fixtures/baremetal-tdx/pattern.yaml"}, nil, &bytes.Buffer{}, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	want := regexp.MustCompile(`(?m)^cocogen: warning: fixtures/baremetal-tdx/pattern\.yaml:[0-9]+: spec\.trustee\.referenceValues: no tdx_mr_td: `)
+	if !want.MatchString(stderr.String()) {
+		t.Errorf("stderr lacks a located warning about tdx_mr_td:\n%s", stderr.String())
 	}
 }

@@ -19,10 +19,16 @@
 package acm
 
 import (
-	"github.com/cocogen/cocogen/generators"
+	"context"
+	"fmt"
+
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
+
+// Name is the generator's name.
+const Name = "acm"
 
 // Generator is the ACM policy generator.
 type Generator struct{}
@@ -30,17 +36,23 @@ type Generator struct{}
 // New returns the ACM policy generator.
 func New() *Generator { return &Generator{} }
 
-// Name implements generators.Generator.
-func (*Generator) Name() string { return "acm" }
+// Name implements render.Generator.
+func (*Generator) Name() string { return Name }
 
-// Generate implements generators.Generator.
-func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
-	p := ctx.Pattern
+// group is a cluster group with its field path, for provenance.
+type group struct {
+	*spec.ClusterGroup
+	path string
+}
+
+// Generate implements render.Generator.
+func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Set) error {
+	p := in.Pattern
 	hub := p.HubGroup()
 	if hub == nil {
 		for i := range p.Spec.ClusterGroups {
 			if g := &p.Spec.ClusterGroups[i]; needsPeerPodsConfig(g) {
-				ctx.Warnf("cluster group %q: no group has role hub, so no ACM delivers peer-pods-cm and peer-pods-secret; create them on its clusters yourself", g.Name)
+				in.Warn(fmt.Sprintf("spec.clusterGroups[%d].roles", i), "cluster group %q: no group has role hub, so no ACM delivers peer-pods-cm and peer-pods-secret; create them on its clusters yourself", g.Name)
 			}
 		}
 		return nil
@@ -48,11 +60,11 @@ func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
 	b := &builder{p: p, hub: hub}
 	placed := false
 	for i := range p.Spec.ClusterGroups {
-		g := &p.Spec.ClusterGroups[i]
+		g := group{ClusterGroup: &p.Spec.ClusterGroups[i], path: fmt.Sprintf("spec.clusterGroups[%d]", i)}
 		var policies []string
 		var deps []any
-		if isSpoke(p, g) {
-			policies = append(policies, gitopsPolicyName(p, g), bootstrapPolicyName(p, g))
+		if p.IsSpoke(g.ClusterGroup) {
+			policies = append(policies, p.GitOpsPolicyName(g.ClusterGroup), p.BootstrapPolicyName(g.ClusterGroup))
 			out.Add(b.gitopsPolicy(g), b.bootstrapPolicy(g))
 		}
 		if pol := b.initDataPolicy(g); pol != nil {
@@ -60,7 +72,7 @@ func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
 			policies = append(policies, pol.Name())
 			deps = append(deps, dependency(pol.Name(), p.PolicyNamespace()))
 		}
-		if needsPeerPodsConfig(g) {
+		if needsPeerPodsConfig(g.ClusterGroup) {
 			pol := b.peerPodsPolicy(g, deps)
 			out.Add(pol)
 			policies = append(policies, pol.Name())
@@ -92,6 +104,6 @@ func needsPeerPodsConfig(g *spec.ClusterGroup) bool {
 }
 
 var (
-	_ generators.Generator = (*Generator)(nil)
-	_ generators.Finalizer = (*Generator)(nil)
+	_ render.Generator = (*Generator)(nil)
+	_ render.Finalizer = (*Generator)(nil)
 )

@@ -3,18 +3,15 @@ package acm_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cocogen/cocogen/generators"
 	"github.com/cocogen/cocogen/generators/acm"
-	"github.com/cocogen/cocogen/generators/all"
-	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/internal/profiles"
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/manifest"
-	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/schema"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
@@ -26,17 +23,11 @@ const (
 	wantNSGID    = "/subscriptions/3d1e7c52-9a4b-4f6e-8c2d-5b7a1e0f4c98/resourceGroups/coco-7xk2p-rg/providers/Microsoft.Network/networkSecurityGroups/coco-7xk2p-nsg"
 )
 
-const header = `apiVersion: cocogen.dev/v1alpha1
-kind: Pattern
-metadata:
-  name: coco
-spec:
-  source:
-    repoURL: https://github.com/example/coco.git
-`
+// header is the start of every pattern here; the rest of spec follows it.
+var header = testkit.Pattern{Name: "coco"}.YAML()
 
 // simplePattern is one Azure cluster doing everything.
-const simplePattern = header + `  trustee:
+var simplePattern = header + `  trustee:
     url: https://kbs-trustee-operator-system.apps.coco.example.com
   initData:
     profiles:
@@ -58,7 +49,7 @@ const simplePattern = header + `  trustee:
 
 // hubSpokePattern runs Trustee and ACM on a hub and workloads on Azure
 // spokes.
-const hubSpokePattern = header + `  trustee:
+var hubSpokePattern = header + `  trustee:
     url: https://kbs-trustee-operator-system.apps.hub.example.com
   initData:
     profiles:
@@ -95,23 +86,15 @@ const hubSpokePattern = header + `  trustee:
           confidential: {initData: default}
 `
 
-func load(t *testing.T, doc string) *spec.Pattern {
-	t.Helper()
-	p, err := spec.Parse("pattern.yaml", []byte(doc), spec.LoadOptions{})
-	if err != nil {
-		t.Fatalf("pattern:\n%v", err)
-	}
-	return p
-}
+var load = testkit.Load
 
+// generate runs the ACM generator alone and schema-checks its output.
 func generate(t *testing.T, p *spec.Pattern) (*manifest.Set, []string) {
 	t.Helper()
-	ctx := &generators.Context{Pattern: p}
-	var set manifest.Set
-	if err := acm.New().Generate(ctx, &set); err != nil {
+	set, in, err := testkit.Generate(t, acm.New(), p, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	set.Sort()
 	if err := set.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -120,22 +103,16 @@ func generate(t *testing.T, p *spec.Pattern) (*manifest.Set, []string) {
 			t.Errorf("%s: %v", o.ID(), err)
 		}
 	}
-	return &set, ctx.Warnings()
+	var warnings []string
+	for _, f := range in.Findings() {
+		warnings = append(warnings, f.Message)
+	}
+	return set, warnings
 }
 
 func find(t *testing.T, set *manifest.Set, kind, name string) manifest.Object {
 	t.Helper()
-	for _, o := range set.Objects {
-		if o.Kind() == kind && o.Name() == name {
-			return o
-		}
-	}
-	var have []string
-	for _, o := range set.Objects {
-		have = append(have, o.ID())
-	}
-	t.Fatalf("no %s %q in output; have:\n  %s", kind, name, strings.Join(have, "\n  "))
-	return manifest.Object{}
+	return testkit.Find(t, set, kind, "", name)
 }
 
 // policyTemplate returns the ConfigurationPolicy of a Policy by name.
@@ -153,9 +130,9 @@ func policyTemplate(t *testing.T, pol manifest.Object, name string) map[string]a
 
 // initDataConfigMap is the ConfigMap the init-data generator emits for a
 // profile, built from the same library.
-func initDataConfigMap(t *testing.T, p *spec.Pattern, profile string) (*initdata.Rendered, map[string]any) {
+func initDataConfigMap(t *testing.T, p *spec.Pattern, profile string) (*profiles.Profile, map[string]any) {
 	t.Helper()
-	r, err := initdata.Build(p, profile)
+	r, err := profiles.Build(p, profileRef(t, p, profile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +331,7 @@ func TestHubToSpoke(t *testing.T) {
 	if len(copies) != 2 {
 		t.Fatalf("want the two profiles the spokes use copied, got %d", len(copies))
 	}
-	for i, r := range []*initdata.Rendered{defaultRendered, debugRendered} {
+	for i, r := range []*profiles.Profile{defaultRendered, debugRendered} {
 		ot := copies[i]
 		md := ot.ObjectDefinition["metadata"].(map[string]any)
 		if md["name"] != r.ConfigMapName || md["namespace"] != "openshift-sandboxed-containers-operator" {
@@ -365,7 +342,7 @@ func TestHubToSpoke(t *testing.T) {
 			want[k] = r.ConfigMapData()[k]
 		}
 		if diff := cmp.Diff(want, stringMap(t, ot.ObjectDefinition["data"])); diff != "" {
-			t.Errorf("copy of %s (-want +got):\n%s", r.Profile, diff)
+			t.Errorf("copy of %s (-want +got):\n%s", r.Name(), diff)
 		}
 		if err := schema.Default().Validate(ot.ObjectDefinition); err != nil {
 			t.Error(err)
@@ -395,9 +372,9 @@ func TestHubToSpoke(t *testing.T) {
 	})
 
 	// The KBS URL reaches the spokes inside the init-data document.
-	for _, r := range []*initdata.Rendered{defaultRendered, debugRendered} {
+	for _, r := range []*profiles.Profile{defaultRendered, debugRendered} {
 		if !strings.Contains(string(r.TOML), "https://kbs-trustee-operator-system.apps.hub.example.com") {
-			t.Errorf("profile %s: KBS URL missing from init-data", r.Profile)
+			t.Errorf("profile %s: KBS URL missing from init-data", r.Name())
 		}
 	}
 
@@ -631,7 +608,7 @@ func TestNoHub(t *testing.T) {
 // ConfigMap.
 func TestCopyKeysExist(t *testing.T) {
 	p := load(t, simplePattern)
-	r, err := initdata.Build(p, "default")
+	r, err := profiles.Build(p, profileRef(t, p, "default"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,6 +618,15 @@ func TestCopyKeysExist(t *testing.T) {
 			t.Errorf("init-data ConfigMap has no key %s", k)
 		}
 	}
+}
+
+func profileRef(t *testing.T, p *spec.Pattern, name string) spec.ProfileRef {
+	t.Helper()
+	ref, ok := p.ProfileRef(name)
+	if !ok {
+		t.Fatalf("no profile %q", name)
+	}
+	return ref
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -657,10 +643,7 @@ func mustJSON(t *testing.T, v any) string {
 // spokes' peer-pods-cm.
 func TestRenderedHubToSpoke(t *testing.T) {
 	p := load(t, hubSpokePattern)
-	res, err := render.Render(p, render.WithGenerators(all.Generators()...), render.WithRepo(os.DirFS("../..")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := testkit.Render(t, p)
 	var hub cluster
 	var copyPol, peerPods manifest.Object
 	for _, o := range res.Set.Objects {

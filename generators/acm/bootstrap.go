@@ -1,6 +1,7 @@
 package acm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -9,8 +10,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
@@ -33,42 +35,21 @@ var bootstrapCompliance = compliance{
 	controls:   "CM-2 Baseline Configuration",
 }
 
-func gitopsPolicyName(p *spec.Pattern, g *spec.ClusterGroup) string {
-	return p.RootName(g) + "-gitops"
-}
-
-func bootstrapPolicyName(p *spec.Pattern, g *spec.ClusterGroup) string {
-	return p.RootName(g) + "-bootstrap"
-}
-
-// isSpoke reports whether the group's clusters are bootstrapped from the
-// hub: every group but the hub's own when a hub exists.
-func isSpoke(p *spec.Pattern, g *spec.ClusterGroup) bool {
-	return p.HubGroup() != nil && !g.HasRole(spec.RoleHub)
-}
-
 // gitopsPolicy installs the OpenShift GitOps operator on the spoke.
-func (b *builder) gitopsPolicy(g *spec.ClusterGroup) manifest.Object {
+func (b *builder) gitopsPolicy(g group) manifest.Object {
 	musthave := func(obj map[string]any) any {
 		return map[string]any{"complianceType": "musthave", "objectDefinition": obj}
 	}
-	name := gitopsPolicyName(b.p, g)
-	return b.policy(name, bootstrapCompliance, nil, b.configurationPolicy(name, map[string]any{
+	gitops := &spec.Operator{
+		Name: gitopsPackage, Namespace: gitopsNamespace, Channel: gitopsChannel, InstallPlanApproval: "Automatic",
+		Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
+	}
+	name := b.p.GitOpsPolicyName(g.ClusterGroup)
+	return b.policy(name, g.path, bootstrapCompliance, nil, b.configurationPolicy(name, map[string]any{
 		"object-templates": []any{
 			musthave(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": gitopsNamespace}}),
-			musthave(map[string]any{
-				"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
-				"metadata": map[string]any{"name": gitopsNamespace, "namespace": gitopsNamespace},
-				"spec":     map[string]any{},
-			}),
-			musthave(map[string]any{
-				"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
-				"metadata": map[string]any{"name": gitopsPackage, "namespace": gitopsNamespace},
-				"spec": map[string]any{
-					"name": gitopsPackage, "channel": gitopsChannel, "installPlanApproval": "Automatic",
-					"source": "redhat-operators", "sourceNamespace": "openshift-marketplace",
-				},
-			}),
+			musthave(objects.OperatorGroup(map[string]any{"name": gitopsNamespace, "namespace": gitopsNamespace}, nil)),
+			musthave(objects.Subscription(map[string]any{"name": gitopsPackage, "namespace": gitopsNamespace}, gitops)),
 		},
 	}))
 }
@@ -76,20 +57,28 @@ func (b *builder) gitopsPolicy(g *spec.ClusterGroup) manifest.Object {
 // bootstrapPolicy is emitted by Generate with no object templates yet: the
 // objects it carries are the argocd generator's, and exist only once that
 // generator has finalized. fillBootstrapPolicy adds them in Finalize.
-func (b *builder) bootstrapPolicy(g *spec.ClusterGroup) manifest.Object {
-	name := bootstrapPolicyName(b.p, g)
-	deps := []any{dependency(gitopsPolicyName(b.p, g), b.ns())}
-	return b.policy(name, bootstrapCompliance, deps, b.configurationPolicy(name, map[string]any{
+func (b *builder) bootstrapPolicy(g group) manifest.Object {
+	name := b.p.BootstrapPolicyName(g.ClusterGroup)
+	deps := []any{dependency(b.p.GitOpsPolicyName(g.ClusterGroup), b.ns())}
+	return b.policy(name, g.path, bootstrapCompliance, deps, b.configurationPolicy(name, map[string]any{
 		"object-templates": []any{},
 	}))
 }
 
-// Finalize implements generators.Finalizer: it fills each spoke's bootstrap
-// Policy with the objects of the spoke's bootstrap directory. all.Generators
-// lists acm after argocd so those objects are complete (the root AppProject
-// is derived in argocd's Finalize).
-func (*Generator) Finalize(ctx *generators.Context, out *manifest.Set) error {
-	p := ctx.Pattern
+// argocdGenerator is the name of the generator whose bootstrap objects the
+// spokes' bootstrap policies carry (generators never import each other, so
+// it is named, not referred to).
+const argocdGenerator = "argocd"
+
+// FinalizeAfter implements render.Finalizer: the bootstrap objects are
+// complete only once argocd has finalized (it derives the root AppProject
+// then).
+func (*Generator) FinalizeAfter() []string { return []string{argocdGenerator} }
+
+// Finalize implements render.Finalizer: it fills each spoke's bootstrap
+// Policy with the objects of the spoke's bootstrap directory.
+func (*Generator) Finalize(_ context.Context, in *render.Input, out *manifest.Set) error {
+	p := in.Pattern
 	hub := p.HubGroup()
 	if hub == nil {
 		return nil
@@ -97,7 +86,7 @@ func (*Generator) Finalize(ctx *generators.Context, out *manifest.Set) error {
 	b := &builder{p: p, hub: hub}
 	for i := range p.Spec.ClusterGroups {
 		g := &p.Spec.ClusterGroups[i]
-		if !isSpoke(p, g) {
+		if !p.IsSpoke(g) {
 			continue
 		}
 		if err := b.fillBootstrapPolicy(g, out); err != nil {
@@ -112,7 +101,7 @@ func (b *builder) fillBootstrapPolicy(g *spec.ClusterGroup, out *manifest.Set) e
 	boot := &manifest.Set{}
 	for i := range out.Objects {
 		o := &out.Objects[i]
-		if o.Dir == b.hub.Dir() && o.Kind() == "Policy" && o.Name() == bootstrapPolicyName(b.p, g) {
+		if o.Dir == b.hub.Dir() && o.Kind() == "Policy" && o.Name() == b.p.BootstrapPolicyName(g) {
 			policy = o
 		}
 		if o.Dir == g.BootstrapDir() {
@@ -120,7 +109,7 @@ func (b *builder) fillBootstrapPolicy(g *spec.ClusterGroup, out *manifest.Set) e
 		}
 	}
 	if policy == nil {
-		return fmt.Errorf("bootstrap policy %s missing", bootstrapPolicyName(b.p, g))
+		return fmt.Errorf("bootstrap policy %s missing", b.p.BootstrapPolicyName(g))
 	}
 	// The root AppProject is the last bootstrap object argocd derives; its
 	// absence means acm is finalizing before argocd.
@@ -129,7 +118,7 @@ func (b *builder) fillBootstrapPolicy(g *spec.ClusterGroup, out *manifest.Set) e
 		hasProject = hasProject || (o.Kind() == "AppProject" && o.Name() == b.p.RootName(g))
 	}
 	if !hasProject {
-		return fmt.Errorf("no root AppProject in %s to bootstrap the spoke with (acm must run after argocd)", g.BootstrapDir())
+		return fmt.Errorf("no root AppProject in %s to bootstrap the spoke with (did %s finalize first?)", g.BootstrapDir(), argocdGenerator)
 	}
 	boot.Sort()
 	var templates []any

@@ -1,16 +1,18 @@
 package acm_test
 
 import (
-	"os"
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cocogen/cocogen/generators/acm"
-	"github.com/cocogen/cocogen/generators/all"
 	"github.com/cocogen/cocogen/generators/argocd"
+	"github.com/cocogen/cocogen/internal/testkit"
+	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
-	"github.com/cocogen/cocogen/pkg/spec"
 )
 
 // TestSpokeBootstrap renders the hub-spoke example and checks that each
@@ -19,14 +21,8 @@ import (
 // policy, and that the argocd-cm health check becomes an ArgoCD resource
 // health check (OpenShift GitOps owns argocd-cm).
 func TestSpokeBootstrap(t *testing.T) {
-	p, err := spec.Load("../../fixtures/hub-spoke/pattern.yaml", spec.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := render.Render(p, render.WithGenerators(all.Generators()...), render.WithRepo(os.DirFS("../..")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testkit.LoadFile(t, filepath.Join(testkit.Root(t), "fixtures/hub-spoke/pattern.yaml"))
+	res := testkit.Render(t, p)
 	for _, group := range []string{"spoke-azure", "spoke-aws"} {
 		t.Run(group, func(t *testing.T) {
 			var want []any
@@ -88,19 +84,22 @@ func TestSpokeBootstrap(t *testing.T) {
 	}
 }
 
-// TestBootstrapNeedsArgoCDFirst pins why all.Generators lists acm after
-// argocd: run the other way round, the bootstrap objects do not exist yet
-// when acm finalizes, and the render fails instead of shipping an empty
+// TestBootstrapOrderIsDeclared pins that acm's bootstrap policies see the
+// objects argocd derives in its own Finalize whatever the generators' list
+// order (acm declares it finalizes after argocd), and that rendering acm
+// without argocd fails before any work instead of shipping an empty
 // bootstrap policy.
-func TestBootstrapNeedsArgoCDFirst(t *testing.T) {
-	p, err := spec.Load("../../fixtures/hub-spoke/pattern.yaml", spec.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
+func TestBootstrapOrderIsDeclared(t *testing.T) {
+	p := testkit.LoadFile(t, filepath.Join(testkit.Root(t), "fixtures/hub-spoke/pattern.yaml"))
+	first := testkit.RenderWith(t, p, nil, acm.New(), argocd.New())
+	second := testkit.RenderWith(t, p, nil, argocd.New(), acm.New())
+	a, _ := manifest.Tree(first.Set)
+	b, _ := manifest.Tree(second.Set)
+	if diff := cmp.Diff(b, a); diff != "" {
+		t.Errorf("output depends on the generators' list order:\n%s", diff)
 	}
-	if _, err := render.Render(p, render.WithGenerators(acm.New(), argocd.New())); err == nil {
-		t.Fatal("acm before argocd rendered without error")
-	}
-	if _, err := render.Render(p, render.WithGenerators(argocd.New(), acm.New())); err != nil {
-		t.Fatalf("argocd then acm: %v", err)
+	_, _, err := render.Render(context.Background(), p, nil, []render.Generator{acm.New()})
+	if err == nil || !strings.Contains(err.Error(), `acm finalizes after "argocd", which is not among the generators`) {
+		t.Errorf("acm alone: %v", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // document entries stay on the hub; they are not needed on spokes and,
 // being free text, could contain template delimiters the spoke's policy
 // controller would try to evaluate.
-var InitDataCopyKeys = []string{"INITDATA", "DIGEST", "ALGORITHM", "PCR8_HASH", "SNP_HOSTDATA", "TDX_MRCONFIGID"}
+var InitDataCopyKeys = []string{initdata.ConfigMapKey, "DIGEST", "ALGORITHM", "PCR8_HASH", "SNP_HOSTDATA", "TDX_MRCONFIGID"}
 
 // initDataPolicy copies the init-data ConfigMaps a spoke group needs from
 // the hub (where the init-data generator puts them) into the group's
@@ -21,11 +21,11 @@ var InitDataCopyKeys = []string{"INITDATA", "DIGEST", "ALGORITHM", "PCR8_HASH", 
 // has. Hub templates resolve on the hub when ACM propagates the policy, so
 // the replicated policy carries the values and spokes need no access to
 // the hub. Nil for groups that are not spokes or need no init-data.
-func (b *builder) initDataPolicy(g *spec.ClusterGroup) *manifest.Object {
-	if !b.p.IsSpoke(g) {
+func (b *builder) initDataPolicy(g group) *manifest.Object {
+	if !b.p.IsSpoke(g.ClusterGroup) {
 		return nil
 	}
-	profiles := b.p.GroupInitDataProfiles(g)
+	profiles := b.p.GroupInitDataProfiles(g.ClusterGroup)
 	if len(profiles) == 0 {
 		return nil
 	}
@@ -33,7 +33,7 @@ func (b *builder) initDataPolicy(g *spec.ClusterGroup) *manifest.Object {
 	sa := ""
 	for _, prof := range profiles {
 		hubNS := b.p.InitDataConfigMapNamespace(prof)
-		name := initdata.ConfigMapName(prof.Name)
+		name := spec.InitDataConfigMapName(prof.Name)
 		if s := b.needHubTemplateAccess(hubNS); s != "" {
 			sa = s
 		}
@@ -51,8 +51,8 @@ func (b *builder) initDataPolicy(g *spec.ClusterGroup) *manifest.Object {
 			},
 		})
 	}
-	name := b.p.InitDataPolicyName(g)
-	pol := b.policy(name, initDataCompliance, nil,
+	name := b.p.InitDataPolicyName(g.ClusterGroup)
+	pol := b.policy(name, g.path, initDataCompliance, nil,
 		b.configurationPolicy(name, map[string]any{"object-templates": objs}))
 	if sa != "" {
 		spec := pol.Content["spec"].(map[string]any)
@@ -64,7 +64,7 @@ func (b *builder) initDataPolicy(g *spec.ClusterGroup) *manifest.Object {
 // initDataSource is where a group's clusters read init-data from:
 // the hub's own ConfigMap on the hub, the copy on spokes.
 func (b *builder) initDataSource(g *spec.ClusterGroup, prof *spec.InitDataProfile) (namespace, name string) {
-	name = initdata.ConfigMapName(prof.Name)
+	name = spec.InitDataConfigMapName(prof.Name)
 	if b.p.IsSpoke(g) {
 		return g.SandboxedContainersNamespace(), name
 	}

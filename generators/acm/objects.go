@@ -4,7 +4,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
@@ -57,40 +57,23 @@ type builder struct {
 
 func (b *builder) ns() string { return b.p.PolicyNamespace() }
 
+// meta is the metadata of every ACM object. They are all marked as custom
+// resources: ACM's CRDs arrive with its operator in an earlier wave of the
+// same sync (the RBAC objects do not need it, and are harmless with it).
 func (b *builder) meta(name, namespace string, annotations map[string]string) map[string]any {
-	ann := map[string]any{
-		waves.Annotation: waves.String(waves.Policies),
-		// ACM's CRDs arrive with its operator in an earlier wave of the
-		// same sync.
-		waves.SyncOptionsAnnotation: waves.SkipDryRunOnMissingResource,
-	}
-	for k, v := range annotations {
-		ann[k] = v
-	}
-	m := map[string]any{
-		"name":        name,
-		"labels":      manifest.StringMap(generators.Labels(b.p, b.hub.Name)),
-		"annotations": ann,
-	}
-	if namespace != "" {
-		m["namespace"] = namespace
-	}
-	return m
+	return objects.Meta{Name: name, Namespace: namespace, Group: b.hub.Name, Wave: waves.Policies, CustomResource: true, Annotations: annotations}.Build(b.p)
 }
 
-func (b *builder) object(apiVersion, kind string, meta map[string]any, fields map[string]any) manifest.Object {
-	c := map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": meta}
-	for k, v := range fields {
-		c[k] = v
-	}
-	return manifest.Object{Dir: b.hub.Dir(), Content: c}
+// object assembles an object of the hub's directory made from field.
+func (b *builder) object(apiVersion, kind string, meta map[string]any, fields map[string]any, field string) manifest.Object {
+	return objects.New(b.hub.Dir(), apiVersion, kind, meta, fields, manifest.Origin{Spec: field})
 }
 
 // policy wraps ConfigurationPolicies in a Policy. Its metadata is not copied
 // to the replicated policies (copyPolicyMetadata: false): Argo CD's tracking
 // label must stay on the root policy only, or Argo CD would adopt and prune
 // the copies ACM makes in the managed clusters' namespaces.
-func (b *builder) policy(name string, c compliance, deps []any, templates ...map[string]any) manifest.Object {
+func (b *builder) policy(name, field string, c compliance, deps []any, templates ...map[string]any) manifest.Object {
 	var tmpls []any
 	for _, t := range templates {
 		tmpls = append(tmpls, map[string]any{"objectDefinition": t})
@@ -108,7 +91,7 @@ func (b *builder) policy(name string, c compliance, deps []any, templates ...map
 		annStandards:  "NIST SP 800-53",
 		annCategories: c.categories,
 		annControls:   c.controls,
-	}), map[string]any{"spec": s})
+	}), map[string]any{"spec": s}, field)
 }
 
 // configurationPolicy is a policy template; spec holds object-templates or
@@ -139,7 +122,7 @@ func dependency(policy, namespace string) map[string]any {
 // placement selects the group's clusters by the group's selector from the
 // configured cluster set. It tolerates clusters that are briefly
 // unreachable, so their policies are not withdrawn and re-created.
-func (b *builder) placement(g *spec.ClusterGroup) manifest.Object {
+func (b *builder) placement(g group) manifest.Object {
 	sel := map[string]any{}
 	if len(g.Selector.MatchLabels) > 0 {
 		sel["matchLabels"] = manifest.StringMap(g.Selector.MatchLabels)
@@ -155,7 +138,7 @@ func (b *builder) placement(g *spec.ClusterGroup) manifest.Object {
 		}
 		sel["matchExpressions"] = exprs
 	}
-	return b.object(placementAPIVersion, "Placement", b.meta(b.p.PlacementName(g), b.ns(), nil), map[string]any{
+	return b.object(placementAPIVersion, "Placement", b.meta(b.p.PlacementName(g.ClusterGroup), b.ns(), nil), map[string]any{
 		"spec": map[string]any{
 			"clusterSets": []any{b.p.Spec.ACM.ClusterSet},
 			"predicates": []any{map[string]any{
@@ -166,18 +149,19 @@ func (b *builder) placement(g *spec.ClusterGroup) manifest.Object {
 				map[string]any{"key": "cluster.open-cluster-management.io/unavailable", "operator": "Exists"},
 			},
 		},
-	})
+	}, g.path+".selector")
 }
 
-func (b *builder) placementBinding(g *spec.ClusterGroup, policies []string) manifest.Object {
+func (b *builder) placementBinding(g group, policies []string) manifest.Object {
 	var subjects []any
 	for _, p := range policies {
 		subjects = append(subjects, map[string]any{"apiGroup": policyGroup, "kind": "Policy", "name": p})
 	}
-	return b.object(policyAPIVersion, "PlacementBinding", b.meta(b.p.PlacementName(g), b.ns(), nil), map[string]any{
-		"placementRef": map[string]any{"apiGroup": clusterGroup, "kind": "Placement", "name": b.p.PlacementName(g)},
+	name := b.p.PlacementName(g.ClusterGroup)
+	return b.object(policyAPIVersion, "PlacementBinding", b.meta(name, b.ns(), nil), map[string]any{
+		"placementRef": map[string]any{"apiGroup": clusterGroup, "kind": "Placement", "name": name},
 		"subjects":     subjects,
-	})
+	}, g.path)
 }
 
 // clusterSetBinding makes the cluster set usable by placements in the
@@ -186,12 +170,8 @@ func (b *builder) clusterSetBinding() manifest.Object {
 	set := b.p.Spec.ACM.ClusterSet
 	return b.object(setBindingVersion, "ManagedClusterSetBinding", b.meta(set, b.ns(), nil), map[string]any{
 		"spec": map[string]any{"clusterSet": set},
-	})
+	}, "spec.acm.clusterSet")
 }
-
-// hubTemplateServiceAccount is the service account hub templates run as when
-// they read outside the policy namespace.
-func (b *builder) hubTemplateServiceAccount() string { return b.p.Metadata.Name + "-hub-templates" }
 
 // needHubTemplateAccess records that hub templates read ConfigMaps in ns;
 // it returns the service account the policy must name, or "" when ns is the
@@ -204,7 +184,7 @@ func (b *builder) needHubTemplateAccess(ns string) string {
 		b.hubTemplateNamespaces = map[string]bool{}
 	}
 	b.hubTemplateNamespaces[ns] = true
-	return b.hubTemplateServiceAccount()
+	return b.p.HubTemplateServiceAccount()
 }
 
 // hubTemplateRBAC lets the hub templates' service account read ConfigMaps
@@ -213,8 +193,9 @@ func (b *builder) hubTemplateRBAC() []manifest.Object {
 	if len(b.hubTemplateNamespaces) == 0 {
 		return nil
 	}
-	sa := b.hubTemplateServiceAccount()
-	out := []manifest.Object{b.object("v1", "ServiceAccount", b.meta(sa, b.ns(), nil), nil)}
+	sa := b.p.HubTemplateServiceAccount()
+	const field = "spec.acm.policyNamespace"
+	out := []manifest.Object{b.object("v1", "ServiceAccount", b.meta(sa, b.ns(), nil), nil, field)}
 	for _, ns := range slices.Sorted(maps.Keys(b.hubTemplateNamespaces)) {
 		out = append(out,
 			b.object("rbac.authorization.k8s.io/v1", "Role", b.meta(sa, ns, nil), map[string]any{
@@ -223,11 +204,11 @@ func (b *builder) hubTemplateRBAC() []manifest.Object {
 					"resources": []any{"configmaps"},
 					"verbs":     []any{"get", "list", "watch"},
 				}},
-			}),
+			}, field),
 			b.object("rbac.authorization.k8s.io/v1", "RoleBinding", b.meta(sa, ns, nil), map[string]any{
 				"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": sa},
 				"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": sa, "namespace": b.ns()}},
-			}),
+			}, field),
 		)
 	}
 	return out

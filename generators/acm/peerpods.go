@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
@@ -145,11 +146,11 @@ func instanceSizes(pl *spec.Platform) (string, []string, map[string]string) {
 // peerPodsPolicy writes peer-pods-cm and peer-pods-secret on the group's
 // clusters. deps are policies that must be compliant first (the init-data
 // copy, whose ConfigMap peer-pods-cm reads).
-func (b *builder) peerPodsPolicy(g *spec.ClusterGroup, deps []any) manifest.Object {
-	name := b.p.PeerPodsPolicyName(g)
-	c := cloudOf(g)
+func (b *builder) peerPodsPolicy(g group, deps []any) manifest.Object {
+	name := b.p.PeerPodsPolicyName(g.ClusterGroup)
+	c := cloudOf(g.ClusterGroup)
 	cm := b.configurationPolicy(name+"-cm", map[string]any{
-		"object-templates-raw": b.peerPodsConfigMapTemplate(g, c),
+		"object-templates-raw": b.peerPodsConfigMapTemplate(g.ClusterGroup, c),
 	})
 	secretData := map[string]any{}
 	for key, from := range c.secret {
@@ -171,7 +172,7 @@ func (b *builder) peerPodsPolicy(g *spec.ClusterGroup, deps []any) manifest.Obje
 			},
 		}},
 	})
-	return b.policy(name, peerPodsCompliance, deps, cm, secret)
+	return b.policy(name, g.path+".platform", peerPodsCompliance, deps, cm, secret)
 }
 
 // peerPodsConfigMapTemplate is the object-templates-raw that builds
@@ -213,7 +214,7 @@ func (b *builder) peerPodsConfigMapTemplate(g *spec.ClusterGroup, c cloud) strin
 	}
 	if prof := b.p.PeerPodsInitData(g); prof != nil {
 		cmNS, cmName := b.initDataSource(g, prof)
-		values["INITDATA"] = fmt.Sprintf("{{ fromConfigMap %q %q %q }}", cmNS, cmName, "INITDATA")
+		values[initdata.ConfigMapKey] = fmt.Sprintf("{{ fromConfigMap %q %q %q }}", cmNS, cmName, initdata.ConfigMapKey)
 	}
 
 	var t strings.Builder

@@ -2,15 +2,14 @@ package acm_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/cocogen/cocogen/generators/all"
+	"github.com/cocogen/cocogen/internal/golden"
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/manifest"
-	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
@@ -24,10 +23,7 @@ import (
 // the cluster for the next. A template that fails to parse or to resolve
 // fails the test, whichever policy it is in.
 func TestEveryTemplateResolves(t *testing.T) {
-	patterns, _ := filepath.Glob("../../fixtures/*/pattern.*")
-	if len(patterns) == 0 {
-		t.Fatal("no fixtures")
-	}
+	patterns := golden.Files(t, filepath.Join(testkit.Root(t), "fixtures/*/pattern.*"), 1)
 	credentials := map[string]map[string]any{
 		"aws-cloud-credentials": {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "fake"},
 		"ibm-cloud-credentials": {"ibmcloud_api_key": "fake"},
@@ -36,14 +32,8 @@ func TestEveryTemplateResolves(t *testing.T) {
 	for _, path := range patterns {
 		name := filepath.Base(filepath.Dir(path))
 		t.Run(name, func(t *testing.T) {
-			p, err := spec.Load(path, spec.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := render.Render(p, render.WithGenerators(all.Generators()...), render.WithRepo(os.DirFS("../..")))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := testkit.LoadFile(t, path)
+			res := testkit.Render(t, p)
 			var hub cluster
 			var policies []manifest.Object
 			for _, o := range res.Set.Objects {

@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
 	"sort"
 
@@ -9,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
@@ -19,14 +20,14 @@ var typeApplication = metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: 
 
 // rootApplication syncs RenderedPath/<group> into the cluster. It is the one
 // object of a group applied by hand (hub) or by ACM (spokes).
-func rootApplication(p *spec.Pattern, g *spec.ClusterGroup) manifest.Object {
-	name := p.RootName(g)
+func rootApplication(p *spec.Pattern, g group) manifest.Object {
+	name := p.RootName(g.ClusterGroup)
 	app := &argo.Application{
 		TypeMeta: typeApplication,
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
 			Namespace: p.Spec.ArgoCD.Namespace,
-			Labels:    generators.Labels(p, g.Name),
+			Labels:    objects.Labels(p, g.Name),
 		},
 		Spec: argo.ApplicationSpec{
 			Project: name,
@@ -43,7 +44,7 @@ func rootApplication(p *spec.Pattern, g *spec.ClusterGroup) manifest.Object {
 			},
 		},
 	}
-	return manifest.MustFromTyped(g.BootstrapDir(), app)
+	return manifest.MustFromTyped(g.BootstrapDir(), app, g.origin(""))
 }
 
 func defaultRetry() *argo.RetryStrategy {
@@ -54,7 +55,8 @@ func defaultRetry() *argo.RetryStrategy {
 // childApplication is one application of the group. Confidential
 // applications sync the manifests cocogen rendered and annotated with their
 // init-data (RenderedPath/apps/<group>/<app>) instead of their own source.
-func childApplication(p *spec.Pattern, g *spec.ClusterGroup, a *spec.Application) manifest.Object {
+func childApplication(p *spec.Pattern, g group, i int) manifest.Object {
+	a := &g.Applications[i]
 	wave := waves.Workloads
 	if a.SyncWave != nil {
 		wave = *a.SyncWave
@@ -64,7 +66,7 @@ func childApplication(p *spec.Pattern, g *spec.ClusterGroup, a *spec.Application
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      a.Name,
 			Namespace: p.Spec.ArgoCD.Namespace,
-			Labels:    generators.Labels(p, g.Name),
+			Labels:    objects.Labels(p, g.Name),
 			// Deleting the Application deletes what it deployed, so removing
 			// an app from the pattern cleans the cluster up.
 			Finalizers:  []string{argo.ResourcesFinalizerName},
@@ -92,7 +94,7 @@ func childApplication(p *spec.Pattern, g *spec.ClusterGroup, a *spec.Application
 			app.Spec.Sources = append(app.Spec.Sources, *source(&a.Sources[i]))
 		}
 	}
-	return manifest.MustFromTyped(g.Dir(), app)
+	return manifest.MustFromTyped(g.Dir(), app, g.origin(fmt.Sprintf(".applications[%d]", i)))
 }
 
 func source(s *spec.AppSource) *argo.ApplicationSource {

@@ -6,9 +6,16 @@
 package argocd
 
 import (
-	"github.com/cocogen/cocogen/generators"
+	"context"
+	"fmt"
+
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
+	"github.com/cocogen/cocogen/pkg/spec"
 )
+
+// Name is the generator's name.
+const Name = "argocd"
 
 // inCluster is the Argo CD destination of everything cocogen emits: every
 // cluster runs its own Argo CD (spokes get theirs bootstrapped by ACM).
@@ -20,18 +27,18 @@ type Generator struct{}
 // New returns the App-of-Apps generator.
 func New() *Generator { return &Generator{} }
 
-// Name implements generators.Generator.
-func (*Generator) Name() string { return "argocd" }
+// Name implements render.Generator.
+func (*Generator) Name() string { return Name }
 
-// Generate implements generators.Generator.
-func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
-	p := ctx.Pattern
+// Generate implements render.Generator.
+func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Set) error {
+	p := in.Pattern
 	for i := range p.Spec.ClusterGroups {
-		g := &p.Spec.ClusterGroups[i]
+		g := group{ClusterGroup: &p.Spec.ClusterGroups[i], path: fmt.Sprintf("spec.clusterGroups[%d]", i)}
 		out.Add(rootApplication(p, g))
 		out.Add(platformObjects(p, g)...)
 		for j := range g.Applications {
-			out.Add(childApplication(p, g, &g.Applications[j]))
+			out.Add(childApplication(p, g, j))
 		}
 		if *p.Spec.ArgoCD.HealthCustomization {
 			out.Add(healthCustomization(p, g))
@@ -40,19 +47,33 @@ func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
 	return nil
 }
 
-// Finalize implements generators.Finalizer: AppProjects and missing
+// FinalizeAfter implements render.Finalizer: the projects are derived from
+// everything the other generators emitted, whatever the order.
+func (*Generator) FinalizeAfter() []string { return nil }
+
+// Finalize implements render.Finalizer: AppProjects and missing
 // Namespaces are derived from everything in each group's directory.
-func (*Generator) Finalize(ctx *generators.Context, out *manifest.Set) error {
-	p := ctx.Pattern
+func (*Generator) Finalize(_ context.Context, in *render.Input, out *manifest.Set) error {
+	p := in.Pattern
 	for i := range p.Spec.ClusterGroups {
-		g := &p.Spec.ClusterGroups[i]
+		g := group{ClusterGroup: &p.Spec.ClusterGroups[i], path: fmt.Sprintf("spec.clusterGroups[%d]", i)}
 		out.Add(missingNamespaces(p, g, out)...)
 		projects(p, g, out)
 	}
 	return nil
 }
 
+// group is a cluster group with its field path, for provenance.
+type group struct {
+	*spec.ClusterGroup
+	path string
+}
+
+// origin is the provenance of an object made from field (relative to the
+// group, e.g. ".applications[0]"; "" for the group itself).
+func (g group) origin(field string) manifest.Origin { return manifest.Origin{Spec: g.path + field} }
+
 var (
-	_ generators.Generator = (*Generator)(nil)
-	_ generators.Finalizer = (*Generator)(nil)
+	_ render.Generator = (*Generator)(nil)
+	_ render.Finalizer = (*Generator)(nil)
 )

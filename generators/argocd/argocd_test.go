@@ -1,10 +1,12 @@
 package argocd_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
-	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/testkit"
+
 	"github.com/cocogen/cocogen/generators/argocd"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
@@ -50,49 +52,33 @@ spec:
 
 func renderArgo(t *testing.T) (*spec.Pattern, *manifest.Set) {
 	t.Helper()
-	p, err := spec.Parse("p.yaml", []byte(pattern), spec.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testkit.Load(t, pattern)
 	// Another generator's object in the group's directory: the root project
 	// must grant its kind and namespace, and a Namespace must be created.
-	extra := extraGenerator{}
-	res, err := render.Render(p, render.WithGenerators(argocd.New(), extra))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := testkit.RenderWith(t, p, nil, argocd.New(), extraGenerator{})
 	return p, res.Set
 }
 
 type extraGenerator struct{}
 
 func (extraGenerator) Name() string { return "extra" }
-func (extraGenerator) Generate(_ *generators.Context, out *manifest.Set) error {
+func (extraGenerator) Generate(_ context.Context, _ *render.Input, out *manifest.Set) error {
 	out.Add(manifest.Object{Dir: "edge", Content: map[string]any{
 		"apiVersion": "example.com/v1", "kind": "Widget",
 		"metadata": map[string]any{"name": "w", "namespace": "widgets"},
-	}})
+	}, Origin: manifest.Origin{Spec: "spec.clusterGroups[0]"}})
 	return nil
 }
 
 func find(t *testing.T, s *manifest.Set, path string) map[string]any {
 	t.Helper()
-	for _, o := range s.Objects {
-		if o.TreePath() == path {
-			return o.Content
-		}
-	}
-	t.Fatalf("no object at %s", path)
-	return nil
+	return testkit.FindPath(t, s, path).Content
 }
 
-func get(m map[string]any, path ...string) any {
-	var cur any = m
-	for _, p := range path {
-		cur = cur.(map[string]any)[p]
-	}
-	return cur
-}
+var (
+	get       = testkit.Get
+	toStrings = testkit.Strings
+)
 
 func TestRootProjectGrantsExactlyWhatTheGroupHolds(t *testing.T) {
 	_, s := renderArgo(t)
@@ -174,12 +160,4 @@ func TestChildApplications(t *testing.T) {
 	if p := get(root, "spec", "source", "path"); p != "rendered/edge" {
 		t.Errorf("root app path %v", p)
 	}
-}
-
-func toStrings(v any) []string {
-	var out []string
-	for _, x := range v.([]any) {
-		out = append(out, x.(string))
-	}
-	return out
 }

@@ -38,7 +38,7 @@ return hs
 // argocd-cm without touching the others. On OpenShift GitOps, where the
 // operator owns argocd-cm, put the same Lua under the ArgoCD resource's
 // spec.resourceHealthChecks instead (README.md).
-func healthCustomization(p *spec.Pattern, g *spec.ClusterGroup) manifest.Object {
+func healthCustomization(p *spec.Pattern, g group) manifest.Object {
 	cm := &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -51,5 +51,5 @@ func healthCustomization(p *spec.Pattern, g *spec.ClusterGroup) manifest.Object 
 		},
 		Data: map[string]string{applicationHealthKey: applicationHealthLua},
 	}
-	return manifest.MustFromTyped(g.BootstrapDir(), cm)
+	return manifest.MustFromTyped(g.BootstrapDir(), cm, manifest.Origin{Spec: "spec.argocd.healthCustomization"})
 }

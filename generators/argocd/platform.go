@@ -1,6 +1,7 @@
 package argocd
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -8,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
@@ -16,16 +17,24 @@ import (
 
 // platformObjects are what the group's root Application installs before any
 // workload: its namespaces, operators and KataConfig.
-func platformObjects(p *spec.Pattern, g *spec.ClusterGroup) []manifest.Object {
+func platformObjects(p *spec.Pattern, g group) []manifest.Object {
 	var out []manifest.Object
-	for _, ns := range ownedNamespaces(g) {
-		out = append(out, namespace(p, g, ns))
+	owned := ownedNamespaces(g)
+	for _, ns := range slices.Sorted(maps.Keys(owned)) {
+		out = append(out, namespace(p, g, ns, g.origin(owned[ns])))
 	}
 	for _, og := range operatorGroups(g) {
-		out = append(out, operatorGroup(p, g, og))
+		meta := objects.Meta{Name: og.namespace, Namespace: og.namespace, Group: g.Name, Wave: waves.OperatorGroups}.Build(p)
+		out = append(out, manifest.Object{Dir: g.Dir(), Content: objects.OperatorGroup(meta, og.targets), Origin: g.origin(og.field)})
 	}
 	for i := range g.Operators {
-		out = append(out, subscription(p, g, &g.Operators[i]))
+		op := &g.Operators[i]
+		wave := waves.Subscriptions
+		if op.SyncWave != nil {
+			wave = *op.SyncWave
+		}
+		meta := objects.Meta{Name: op.Name, Namespace: op.Namespace, Group: g.Name, Wave: wave}.Build(p)
+		out = append(out, manifest.Object{Dir: g.Dir(), Content: objects.Subscription(meta, op), Origin: g.origin(fmt.Sprintf(".operators[%d]", i))})
 	}
 	if g.KataConfig != nil {
 		out = append(out, kataConfig(p, g))
@@ -34,23 +43,29 @@ func platformObjects(p *spec.Pattern, g *spec.ClusterGroup) []manifest.Object {
 }
 
 // ownedNamespaces are the namespaces the pattern itself asks for: those of
-// its operators and applications, and extra ones it lists.
-func ownedNamespaces(g *spec.ClusterGroup) []string {
-	set := map[string]bool{}
-	for _, op := range g.Operators {
-		set[op.Namespace] = true
+// its operators and applications, and extra ones it lists; each with the
+// first field (relative to the group) that asks for it.
+func ownedNamespaces(g group) map[string]string {
+	fields := map[string]string{}
+	add := func(ns, field string) {
+		if _, ok := fields[ns]; !ok {
+			fields[ns] = field
+		}
 	}
-	for _, a := range g.Applications {
-		set[a.Namespace] = true
+	for i, op := range g.Operators {
+		add(op.Namespace, fmt.Sprintf(".operators[%d].namespace", i))
 	}
-	for _, ns := range g.Namespaces {
-		set[ns] = true
+	for i, a := range g.Applications {
+		add(a.Namespace, fmt.Sprintf(".applications[%d].namespace", i))
 	}
-	return slices.Sorted(maps.Keys(set))
+	for i, ns := range g.Namespaces {
+		add(ns, fmt.Sprintf(".namespaces[%d]", i))
+	}
+	return fields
 }
 
-func namespace(p *spec.Pattern, g *spec.ClusterGroup, name string) manifest.Object {
-	labels := generators.Labels(p, g.Name)
+func namespace(p *spec.Pattern, g group, name string, origin manifest.Origin) manifest.Object {
+	labels := objects.Labels(p, g.Name)
 	// Lets a namespace-scoped Argo CD instance (OpenShift GitOps) manage
 	// what the pattern puts in the namespace.
 	labels["argocd.argoproj.io/managed-by"] = p.Spec.ArgoCD.Namespace
@@ -68,16 +83,16 @@ func namespace(p *spec.Pattern, g *spec.ClusterGroup, name string) manifest.Obje
 			},
 		},
 	}
-	return manifest.MustFromTyped(g.Dir(), ns)
+	return manifest.MustFromTyped(g.Dir(), ns, origin)
 }
 
 // missingNamespaces adds a Namespace for every namespace that objects of the
 // group's directory use but nothing creates, except the cluster's own
 // (kube-*, openshift-*, default) and Argo CD's, which exist already and must
 // never be owned (and so pruned) by the pattern.
-func missingNamespaces(p *spec.Pattern, g *spec.ClusterGroup, set *manifest.Set) []manifest.Object {
+func missingNamespaces(p *spec.Pattern, g group, set *manifest.Set) []manifest.Object {
 	have := map[string]bool{}
-	used := map[string]bool{}
+	used := map[string]manifest.Origin{}
 	for _, o := range set.Objects {
 		if o.Dir != g.Dir() {
 			continue
@@ -86,7 +101,10 @@ func missingNamespaces(p *spec.Pattern, g *spec.ClusterGroup, set *manifest.Set)
 			have[o.Name()] = true
 		}
 		if ns := o.Namespace(); ns != "" {
-			used[ns] = true
+			if _, ok := used[ns]; !ok {
+				// The namespace exists for that object: same pattern field.
+				used[ns] = manifest.Origin{Spec: o.Origin.Spec}
+			}
 		}
 	}
 	var out []manifest.Object
@@ -94,7 +112,7 @@ func missingNamespaces(p *spec.Pattern, g *spec.ClusterGroup, set *manifest.Set)
 		if have[ns] || systemNamespace(p, ns) {
 			continue
 		}
-		out = append(out, namespace(p, g, ns))
+		out = append(out, namespace(p, g, ns, used[ns]))
 	}
 	return out
 }
@@ -107,91 +125,36 @@ func systemNamespace(p *spec.Pattern, ns string) bool {
 type opGroup struct {
 	namespace string
 	targets   []string // empty: all namespaces
+	field     string   // the first operator in the namespace
 }
 
 // operatorGroups returns one OperatorGroup per operator namespace: OLM
 // allows exactly one per namespace. Validation guarantees operators sharing
 // a namespace agree on their target namespaces.
-func operatorGroups(g *spec.ClusterGroup) []opGroup {
-	byNS := map[string][]string{}
-	for _, op := range g.Operators {
-		byNS[op.Namespace] = op.TargetNamespaces
+func operatorGroups(g group) []opGroup {
+	byNS := map[string]opGroup{}
+	for i, op := range g.Operators {
+		if _, ok := byNS[op.Namespace]; !ok {
+			byNS[op.Namespace] = opGroup{namespace: op.Namespace, targets: op.TargetNamespaces, field: fmt.Sprintf(".operators[%d]", i)}
+		}
 	}
 	var out []opGroup
 	for _, ns := range slices.Sorted(maps.Keys(byNS)) {
-		out = append(out, opGroup{namespace: ns, targets: byNS[ns]})
+		out = append(out, byNS[ns])
 	}
 	return out
 }
 
-func operatorGroup(p *spec.Pattern, g *spec.ClusterGroup, og opGroup) manifest.Object {
-	spec := map[string]any{}
-	if len(og.targets) > 0 {
-		spec["targetNamespaces"] = manifest.StringList(og.targets)
-	}
-	return manifest.Object{Dir: g.Dir(), Content: map[string]any{
-		"apiVersion": "operators.coreos.com/v1",
-		"kind":       "OperatorGroup",
-		"metadata":   meta(p, g, og.namespace, og.namespace, waves.OperatorGroups),
-		"spec":       spec,
-	}}
-}
-
-func subscription(p *spec.Pattern, g *spec.ClusterGroup, op *spec.Operator) manifest.Object {
-	s := map[string]any{
-		"name":                op.Name,
-		"channel":             op.Channel,
-		"source":              op.Source,
-		"sourceNamespace":     op.SourceNamespace,
-		"installPlanApproval": op.InstallPlanApproval,
-	}
-	if op.StartingCSV != "" {
-		s["startingCSV"] = op.StartingCSV
-	}
-	wave := waves.Subscriptions
-	if op.SyncWave != nil {
-		wave = *op.SyncWave
-	}
-	return manifest.Object{Dir: g.Dir(), Content: map[string]any{
-		"apiVersion": "operators.coreos.com/v1alpha1",
-		"kind":       "Subscription",
-		"metadata":   meta(p, g, op.Name, op.Namespace, wave),
-		"spec":       s,
-	}}
-}
-
 // kataConfig turns the kata runtime on; with peer pods, pod sandboxes become
 // confidential VMs created by the peer-pod daemon from peer-pods-cm.
-func kataConfig(p *spec.Pattern, g *spec.ClusterGroup) manifest.Object {
+func kataConfig(p *spec.Pattern, g group) manifest.Object {
 	k := g.KataConfig
 	s := map[string]any{"enablePeerPods": *k.PeerPods}
 	if len(k.NodeSelector) > 0 {
-		labels := map[string]any{}
-		for key, v := range k.NodeSelector {
-			labels[key] = v
-		}
-		s["kataConfigPoolSelector"] = map[string]any{"matchLabels": labels}
+		s["kataConfigPoolSelector"] = map[string]any{"matchLabels": manifest.StringMap(k.NodeSelector)}
 	}
-	m := meta(p, g, k.Name, "", waves.OperatorConfig)
 	// The KataConfig CRD appears only once the operator of an earlier wave
 	// is installed.
-	m["annotations"].(map[string]any)[waves.SyncOptionsAnnotation] = waves.SkipDryRunOnMissingResource
-	return manifest.Object{Dir: g.Dir(), Content: map[string]any{
-		"apiVersion": "kataconfiguration.openshift.io/v1",
-		"kind":       "KataConfig",
-		"metadata":   m,
-		"spec":       s,
-	}}
-}
-
-func meta(p *spec.Pattern, g *spec.ClusterGroup, name, namespace string, wave int) map[string]any {
-	m := map[string]any{
-		"name":        name,
-		"labels":      manifest.StringMap(generators.Labels(p, g.Name)),
-		"annotations": map[string]any{waves.Annotation: waves.String(wave)},
-	}
-	if namespace != "" {
-		m["namespace"] = namespace
-	}
-	return m
+	meta := objects.Meta{Name: k.Name, Group: g.Name, Wave: waves.OperatorConfig, CustomResource: true}.Build(p)
+	return objects.New(g.Dir(), "kataconfiguration.openshift.io/v1", "KataConfig", meta, map[string]any{"spec": s}, g.origin(".kataConfig"))
 }

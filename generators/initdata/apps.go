@@ -1,23 +1,17 @@
 package initdata
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"strings"
 
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
-	"sigs.k8s.io/yaml"
 
-	"github.com/cocogen/cocogen/generators"
-	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
@@ -46,8 +40,8 @@ type sourceObject struct {
 // renderApp reads a confidential application's manifests, adds the
 // profile's annotations to its kata workloads and places every object in
 // the application's directory of the rendered tree.
-func renderApp(ctx *generators.Context, rp *repo, ref spec.AppRef, prof *spec.InitDataProfile, r *initdata.Rendered) ([]manifest.Object, error) {
-	p := ctx.Pattern
+func renderApp(in *render.Input, rp *repo, ref spec.AppRef, r *profiles.Profile) ([]manifest.Object, error) {
+	p := in.Pattern
 	a, g := ref.App, ref.Group
 	// Validation guarantees one git-path source in the pattern's repository.
 	src := a.Source
@@ -55,21 +49,21 @@ func renderApp(ctx *generators.Context, rp *repo, ref spec.AppRef, prof *spec.In
 		return nil, &spec.FieldError{Path: ref.Path() + ".source.path", Msg: "confidential applications are rendered from the pattern's repository, and none was given (render with a repository root)"}
 	}
 	if src.TargetRevision != p.Spec.Source.TargetRevision {
-		ctx.Warnf("application %s: rendered from the checked-out repository, not from its targetRevision %q", a.Name, src.TargetRevision)
+		in.Warn(ref.Path()+".source.targetRevision", "application %s: rendered from the checked-out repository, not from its targetRevision %q", a.Name, src.TargetRevision)
 	}
 	objs, err := rp.load(ref.Path()+".source.path", src.Path)
 	if err != nil {
 		return nil, err
 	}
-	inj := injector{profile: prof, rendered: r, runtimeClass: a.Confidential.RuntimeClassName, warnf: func(format string, args ...any) {
-		ctx.Warnf("application %s: "+format, append([]any{a.Name}, args...)...)
+	inj := injector{profile: r, runtimeClass: a.Confidential.RuntimeClassName, warnf: func(format string, args ...any) {
+		in.Warn(ref.Path(), "application %s: "+format, append([]any{a.Name}, args...)...)
 	}}
 	var errs spec.ErrorList
 	var out []manifest.Object
 	seen := map[string]string{}
 	workloads := 0
 	for _, so := range objs {
-		o := manifest.Object{Dir: g.AppDir(a), Content: so.content}
+		o := manifest.Object{Dir: g.AppDir(a), Content: so.content, Origin: manifest.Origin{Spec: ref.Path(), File: so.file}}
 		if o.APIVersion() == "" || o.Kind() == "" || o.Name() == "" {
 			errs = append(errs, &spec.FieldError{File: so.file, Msg: "not a Kubernetes object: apiVersion, kind and metadata.name are required"})
 			continue
@@ -97,7 +91,7 @@ func renderApp(ctx *generators.Context, rp *repo, ref spec.AppRef, prof *spec.In
 		return nil, errs
 	}
 	if workloads == 0 {
-		ctx.Warnf("application %s is confidential but %s holds no kata workload to give init-data to", a.Name, src.Path)
+		in.Warn(ref.Path()+".source.path", "application %s is confidential but %s holds no kata workload to give init-data to", a.Name, src.Path)
 	}
 	return out, nil
 }
@@ -155,7 +149,7 @@ func (rp *repo) load(field, dir string) ([]sourceObject, error) {
 		if err != nil {
 			return err
 		}
-		objs, err := splitManifests(data)
+		objs, err := manifest.ReadStream(data)
 		if err != nil {
 			errs = append(errs, &spec.FieldError{File: name, Msg: err.Error()})
 			return nil
@@ -232,44 +226,4 @@ func copyToMemory(src fs.FS) (filesys.FileSystem, error) {
 		return nil, fmt.Errorf("copying the repository for kustomize: %w", err)
 	}
 	return mem, nil
-}
-
-// splitManifests parses a YAML (or JSON) stream into objects, the way
-// kubectl does; empty documents are skipped and v1 Lists are expanded.
-func splitManifests(data []byte) ([]map[string]any, error) {
-	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var out []map[string]any
-	for i := 1; ; i++ {
-		doc, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		raw, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		if t := bytes.TrimSpace(raw); len(t) == 0 || string(t) == "null" {
-			continue
-		}
-		m, err := manifest.DecodeJSON(raw)
-		if err != nil {
-			return nil, fmt.Errorf("document %d: want a Kubernetes object: %w", i, err)
-		}
-		if kind, _ := m["kind"].(string); strings.HasSuffix(kind, "List") {
-			if items, ok := m["items"].([]any); ok {
-				for j, it := range items {
-					obj, ok := it.(map[string]any)
-					if !ok {
-						return nil, fmt.Errorf("document %d: items[%d] is not an object", i, j)
-					}
-					out = append(out, obj)
-				}
-				continue
-			}
-		}
-		out = append(out, m)
-	}
 }

@@ -7,18 +7,23 @@
 package initdata
 
 import (
-	"errors"
+	"context"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/objects"
+	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
 )
+
+// Name is the generator's name.
+const Name = "initdata"
 
 // Wave is the sync wave of the init-data ConfigMaps: waves.Policies, the
 // wave of the ACM policies that copy them to spokes. Within a wave Argo CD
@@ -39,41 +44,37 @@ type Generator struct{}
 // New returns the init-data generator.
 func New() *Generator { return &Generator{} }
 
-// Name implements generators.Generator.
-func (*Generator) Name() string { return "initdata" }
+// Name implements render.Generator.
+func (*Generator) Name() string { return Name }
 
-// Generate implements generators.Generator. Input problems (a profile too
+// Generate implements render.Generator. Input problems (a profile too
 // large, an application that cannot be read or annotated) are collected
 // and returned together as a spec.ErrorList.
-func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
-	p := ctx.Pattern
+func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Set) error {
+	p := in.Pattern
 	var errs spec.ErrorList
+	// collect keeps input problems to report them all at once; anything
+	// else is returned.
 	collect := func(err error) error {
-		var fe *spec.FieldError
-		var el spec.ErrorList
-		switch {
-		case errors.As(err, &el):
-			errs = append(errs, el...)
-		case errors.As(err, &fe):
-			errs = append(errs, fe)
-		default:
+		problems, ok := spec.Problems(err)
+		if !ok {
 			return err
 		}
+		errs = append(errs, problems...)
 		return nil
 	}
-	rendered := map[string]*initdata.Rendered{}
-	for i := range p.Spec.InitData.Profiles {
-		prof := &p.Spec.InitData.Profiles[i]
-		r, err := renderProfile(ctx, prof, out)
+	rendered := map[string]*profiles.Profile{}
+	for _, ref := range p.InitDataProfiles() {
+		r, err := renderProfile(in, ref, out)
 		if err != nil {
 			if err := collect(err); err != nil {
 				return err
 			}
 			continue
 		}
-		rendered[prof.Name] = r
+		rendered[ref.Profile.Name] = r
 	}
-	repo := newRepo(ctx.Repo)
+	repo := newRepo(in.Repo)
 	for gi := range p.Spec.ClusterGroups {
 		g := &p.Spec.ClusterGroups[gi]
 		for ai := range g.Applications {
@@ -86,8 +87,7 @@ func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
 				continue // its profile failed (reported) or was not rendered
 			}
 			ref := spec.AppRef{Group: g, App: a, GroupIndex: gi, AppIndex: ai}
-			prof := p.Spec.InitData.Profile(a.Confidential.InitData)
-			objs, err := renderApp(ctx, repo, ref, prof, r)
+			objs, err := renderApp(in, repo, ref, r)
 			if err != nil {
 				if err := collect(err); err != nil {
 					return err
@@ -121,57 +121,58 @@ func profileGroups(p *spec.Pattern, name string) []*spec.ClusterGroup {
 	return groups
 }
 
-func renderProfile(ctx *generators.Context, prof *spec.InitDataProfile, out *manifest.Set) (*initdata.Rendered, error) {
-	p := ctx.Pattern
+func renderProfile(in *render.Input, ref spec.ProfileRef, out *manifest.Set) (*profiles.Profile, error) {
+	p, prof, path := in.Pattern, ref.Profile, ref.Path()
 	groups := profileGroups(p, prof.Name)
 	users := p.InitDataUsers(prof.Name)
 	if len(groups) == 0 {
-		ctx.Warnf("init-data profile %q is not used by any confidential application and there is no hub group to publish it on; nothing rendered for it", prof.Name)
+		in.Warn(path, "init-data profile %q is not used by any confidential application and there is no hub group to publish it on; nothing rendered for it", prof.Name)
 		return nil, nil
 	}
-	r, err := initdata.Build(p, prof.Name)
+	r, err := profiles.Build(p, ref)
 	if err != nil {
 		return nil, err
 	}
 	if prof.Policy.Profile == spec.PolicyDebug {
-		ctx.Warnf("init-data profile %q uses the DEBUG agent policy: the host may exec into its pods, write their stdin, copy files in and replace the policy. It gives NO CONFIDENTIALITY; never use it for real workloads or secrets", prof.Name)
+		in.Warn(path+".policy.profile", "init-data profile %q uses the DEBUG agent policy: the host may exec into its pods, write their stdin, copy files in and replace the policy. It gives NO CONFIDENTIALITY; never use it for real workloads or secrets", prof.Name)
 	}
 	if n := len(r.Annotation); n > initdata.WarnAnnotationSize {
-		ctx.Warnf("init-data profile %q: annotation is %d KiB (above %d KiB); every pod object carries it, and Kubernetes allows %d KiB of annotations per object", prof.Name, n>>10, initdata.WarnAnnotationSize>>10, initdata.MaxAnnotationSize>>10)
+		in.Warn(path, "init-data profile %q: annotation is %d KiB (above %d KiB); every pod object carries it, and Kubernetes allows %d KiB of annotations per object", prof.Name, n>>10, initdata.WarnAnnotationSize>>10, initdata.MaxAnnotationSize>>10)
 	}
 	if prof.KBS.URL == "" && p.Spec.Trustee.URL == "" {
 		hub := p.HubGroup()
 		for _, u := range users {
 			if u.Group != hub {
-				ctx.Warnf("init-data profile %q points %s at the hub's in-cluster KBS service (%s), which pods on group %q cannot reach; set spec.trustee.url to the KBS route", prof.Name, u.App.Name, p.InClusterKBSURL(), u.Group.Name)
+				in.Warn(path+".kbs.url", "init-data profile %q points %s at the hub's in-cluster KBS service (%s), which pods on group %q cannot reach; set spec.trustee.url to the KBS route", prof.Name, u.App.Name, p.InClusterKBSURL(), u.Group.Name)
 				break
 			}
 		}
 	}
-	cm, err := configMap(p, r)
+	cm, err := configMap(r)
 	if err != nil {
 		return nil, err
 	}
+	origin := manifest.Origin{Spec: path}
 	for _, g := range groups {
-		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".toml", r.TOML)
-		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".rego", []byte(r.Policy))
-		cm.Labels = generators.Labels(p, g.Name)
+		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".toml", r.TOML, origin)
+		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".rego", []byte(r.Policy), origin)
+		cm.Labels = objects.Labels(p, g.Name)
 		cm.Labels[ProfileLabel] = prof.Name
-		out.Add(manifest.MustFromTyped(g.Dir(), cm))
+		out.Add(manifest.MustFromTyped(g.Dir(), cm, origin))
 	}
 	return r, nil
 }
 
 // configMap holds the profile's encoded init-data (INITDATA), its digests
 // and the readable document entries.
-func configMap(p *spec.Pattern, r *initdata.Rendered) (*corev1.ConfigMap, error) {
+func configMap(r *profiles.Profile) (*corev1.ConfigMap, error) {
 	data := r.ConfigMapData()
 	size := 0
 	for k, v := range data {
 		size += len(k) + len(v)
 	}
 	if size > maxConfigMapSize {
-		return nil, &spec.FieldError{Path: profilePath(p, r.Profile), Msg: fmt.Sprintf("the init-data ConfigMap would hold %d bytes, above the Kubernetes limit of %d; shrink extraData or the policy", size, maxConfigMapSize)}
+		return nil, &spec.FieldError{Path: r.Ref.Path(), Msg: fmt.Sprintf("the init-data ConfigMap would hold %d bytes, above the Kubernetes limit of %d; shrink extraData or the policy", size, maxConfigMapSize)}
 	}
 	return &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -184,13 +185,4 @@ func configMap(p *spec.Pattern, r *initdata.Rendered) (*corev1.ConfigMap, error)
 	}, nil
 }
 
-func profilePath(p *spec.Pattern, name string) string {
-	for i := range p.Spec.InitData.Profiles {
-		if p.Spec.InitData.Profiles[i].Name == name {
-			return fmt.Sprintf("spec.initData.profiles[%d]", i)
-		}
-	}
-	return "spec.initData"
-}
-
-var _ generators.Generator = (*Generator)(nil)
+var _ render.Generator = (*Generator)(nil)

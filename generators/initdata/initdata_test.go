@@ -13,9 +13,10 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/rego"
 
-	"github.com/cocogen/cocogen/generators"
 	"github.com/cocogen/cocogen/generators/argocd"
 	gen "github.com/cocogen/cocogen/generators/initdata"
+	"github.com/cocogen/cocogen/internal/profiles"
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
@@ -59,62 +60,36 @@ func workloadsRepo() fstest.MapFS {
 	}
 }
 
-func indent(s string, n int) string {
-	pad := strings.Repeat(" ", n)
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return pad + strings.Join(lines, "\n"+pad) + "\n"
-}
+func indent(s string, n int) string { return testkit.Indent(s, n) + "\n" }
 
 func pattern(t *testing.T, profiles, groups string) *spec.Pattern {
 	t.Helper()
-	p, err := spec.Parse("pattern.yaml", []byte(patternDoc(profiles, groups)), spec.LoadOptions{})
-	if err != nil {
-		t.Fatalf("pattern: %v", err)
-	}
-	return p
+	return testkit.Load(t, patternDoc(profiles, groups))
 }
 
 func patternDoc(profiles, groups string) string {
-	return `apiVersion: cocogen.dev/v1alpha1
-kind: Pattern
-metadata:
-  name: demo
-spec:
-  source:
-    repoURL: https://github.com/example/demo.git
+	return testkit.Pattern{Spec: `
   trustee:
     url: https://kbs.example.com
   initData:
     profiles:
 ` + profiles + `
   clusterGroups:
-` + groups
+` + groups}.YAML()
 }
 
+// group is a clusterGroups entry on Azure, at the indentation patternDoc
+// splices it in.
 func group(name, roles, apps string) string {
-	return `    - name: ` + name + `
-      roles: [` + roles + `]
-      selector:
-        matchLabels: {cluster: ` + name + `}
-      platform: {type: azure}
-      applications:
-` + apps
+	return testkit.Indent(testkit.Group(name, roles, "{type: azure}", apps), 4) + "\n"
 }
 
-func app(name, path, profile string) string {
-	return `        - name: ` + name + `
-          namespace: ` + name + `
-          source: {path: ` + path + `}
-          confidential: {initData: ` + profile + `}
-`
-}
+// app is a confidential applications entry (group indents it).
+func app(name, path, profile string) string { return testkit.App(name, path, profile) }
 
-func generate(t *testing.T, p *spec.Pattern, repo fstest.MapFS) (*manifest.Set, *generators.Context, error) {
+func generate(t *testing.T, p *spec.Pattern, repo fstest.MapFS) (*manifest.Set, *render.Input, error) {
 	t.Helper()
-	ctx := &generators.Context{Pattern: p, Repo: repo}
-	var out manifest.Set
-	err := gen.New().Generate(ctx, &out)
-	return &out, ctx, err
+	return testkit.Generate(t, gen.New(), p, repo)
 }
 
 func find(set *manifest.Set, dir, kind, name string) map[string]any {
@@ -126,16 +101,20 @@ func find(set *manifest.Set, dir, kind, name string) map[string]any {
 	return nil
 }
 
-func get(m map[string]any, path ...string) any {
-	var cur any = m
-	for _, p := range path {
-		mm, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = mm[p]
+var get = testkit.Get
+
+// build is the named profile of p, as the generator builds it.
+func build(t *testing.T, p *spec.Pattern, name string) *profiles.Profile {
+	t.Helper()
+	ref, ok := p.ProfileRef(name)
+	if !ok {
+		t.Fatalf("no profile %q", name)
 	}
-	return cur
+	r, err := profiles.Build(p, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func TestInjectAllWorkloadKinds(t *testing.T) {
@@ -144,10 +123,7 @@ func TestInjectAllWorkloadKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := initdata.Build(p, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := build(t, p, "default")
 	dir := "apps/spoke/all"
 	for _, tc := range []struct {
 		kind, name, rc string
@@ -198,18 +174,11 @@ func TestInjectAllWorkloadKinds(t *testing.T) {
 		t.Errorf("cluster-scoped object got namespace %v", ns)
 	}
 	if !hasWarning(ctx, `Deployment all/runc runs with runtimeClassName "runc"`) {
-		t.Errorf("no warning about the runc workload: %q", ctx.Warnings())
+		t.Errorf("no warning about the runc workload: %q", ctx.Findings())
 	}
 }
 
-func hasWarning(ctx *generators.Context, sub string) bool {
-	for _, w := range ctx.Warnings() {
-		if strings.Contains(w, sub) {
-			return true
-		}
-	}
-	return false
-}
+func hasWarning(in *render.Input, sub string) bool { return testkit.HasFinding(in.Findings(), sub) }
 
 func TestProfileOutputs(t *testing.T) {
 	// No hub: files and ConfigMap go to each workloads group using the profile.
@@ -219,7 +188,7 @@ func TestProfileOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := initdata.Build(p, "default")
+	r := build(t, p, "default")
 	for _, g := range []string{"a", "b"} {
 		files := map[string][]byte{}
 		for _, f := range set.Files {
@@ -251,7 +220,7 @@ func TestProfileOutputs(t *testing.T) {
 		t.Errorf("kustomized Deployment wrong: %v", web)
 	}
 	if !hasWarning(ctx, `profile "unused" is not used`) {
-		t.Errorf("warnings %q", ctx.Warnings())
+		t.Errorf("warnings %q", ctx.Findings())
 	}
 }
 
@@ -272,7 +241,7 @@ func TestHubPublishesProfiles(t *testing.T) {
 		t.Error("a spoke got the ConfigMap although a hub exists")
 	}
 	if !hasWarning(ctx, "DEBUG agent policy") || !hasWarning(ctx, "NO CONFIDENTIALITY") {
-		t.Errorf("no loud debug warning: %q", ctx.Warnings())
+		t.Errorf("no loud debug warning: %q", ctx.Findings())
 	}
 }
 
@@ -303,7 +272,7 @@ func TestAnnotationConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := initdata.Build(p, "default")
+	r := build(t, p, "default")
 	for _, dir := range []string{"apps/spoke/c", "apps/spoke/d"} {
 		ann, _ := get(find(set, dir, "Pod", "mine"), "metadata", "annotations").(map[string]any)
 		if ann[initdata.AnnotationInitDataLegacy] != r.Annotation || ann[initdata.AnnotationInitData] != nil {
@@ -408,7 +377,7 @@ func TestAnnotationSizeLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !hasWarning(ctx, "annotation is") {
-		t.Errorf("no size warning: %q", ctx.Warnings())
+		t.Errorf("no size warning: %q", ctx.Findings())
 	}
 	p = pattern(t, "      - name: default\n        extraData: {big.txt: \""+strings.ReplaceAll(big(600<<10), "\n", `\n`)+"\"}", groups)
 	_, _, err = generate(t, p, workloadsRepo())
@@ -464,10 +433,7 @@ func TestEmittedPoliciesCompile(t *testing.T) {
 // collisions, and the confidential Application points at our directory.
 func TestRenderWithArgoCD(t *testing.T) {
 	p := pattern(t, "      - name: default", group("hub", "hub", "")+group("spoke", "workloads", app("all", "apps/all", "default")))
-	res, err := render.Render(p, render.WithGenerators(argocd.New(), gen.New()), render.WithRepo(workloadsRepo()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := testkit.RenderWith(t, p, workloadsRepo(), argocd.New(), gen.New())
 	var appPath any
 	for _, o := range res.Set.Objects {
 		if o.Kind() == "Application" && o.Name() == "all" {
@@ -477,10 +443,7 @@ func TestRenderWithArgoCD(t *testing.T) {
 	if appPath != "rendered/apps/spoke/all" {
 		t.Errorf("child Application path %v", appPath)
 	}
-	a, err := render.Render(p, render.WithGenerators(argocd.New(), gen.New()), render.WithRepo(workloadsRepo()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := testkit.RenderWith(t, p, workloadsRepo(), argocd.New(), gen.New())
 	ta, _ := manifest.Tree(a.Set)
 	tb, _ := manifest.Tree(res.Set)
 	if fmt.Sprint(ta) != fmt.Sprint(tb) {

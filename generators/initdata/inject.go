@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
@@ -11,8 +12,7 @@ import (
 
 // injector adds a profile's annotations to workloads.
 type injector struct {
-	profile      *spec.InitDataProfile
-	rendered     *initdata.Rendered
+	profile      *profiles.Profile
 	runtimeClass string // the application's, for pods that name none
 	warnf        func(format string, args ...any)
 }
@@ -58,15 +58,15 @@ func (in *injector) inject(o manifest.Object) (int, error) {
 		if !exists {
 			continue
 		}
-		if want, ours := in.rendered.Annotations[key]; ours && fmt.Sprint(have) == want {
+		if want, ours := in.profile.Annotations[key]; ours && fmt.Sprint(have) == want {
 			continue // already what cocogen would set
 		}
-		if !in.profile.Annotations.Override {
-			return 0, fmt.Errorf("%s: the %s already has annotation %s; cocogen sets init-data from profile %q (set annotations.override: true on the profile to replace it, or remove it from the manifest)", o.ID(), where, key, in.profile.Name)
+		if !in.profile.Ref.Profile.Annotations.Override {
+			return 0, fmt.Errorf("%s: the %s already has annotation %s; cocogen sets init-data from profile %q (set annotations.override: true on the profile to replace it, or remove it from the manifest)", o.ID(), where, key, in.profile.Name())
 		}
 		delete(ann, key)
 	}
-	for k, v := range in.rendered.Annotations {
+	for k, v := range in.profile.Annotations {
 		ann[k] = v
 	}
 	return 1, nil

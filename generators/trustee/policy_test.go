@@ -10,7 +10,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/cocogen/cocogen/generators/trustee"
-	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/internal/profiles"
 )
 
 // evalPolicy evaluates data.policy of a module, as the attestation service
@@ -84,13 +84,13 @@ func TestAttestationPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := referenceData(t, rv)
-	builds := map[string]*initdata.Rendered{}
-	for _, name := range []string{"default", "strict256", "wide"} {
-		r, err := initdata.Build(p, name)
+	builds := map[string]*profiles.Profile{}
+	for _, ref := range p.InitDataProfiles() {
+		r, err := profiles.Build(p, ref)
 		if err != nil {
 			t.Fatal(err)
 		}
-		builds[name] = r
+		builds[r.Name()] = r
 	}
 	pcr11 := p.Spec.Trustee.ReferenceValues["azure_pcr11"][0]
 	hexOf := func(b []byte) string { return encodeHex(b) }

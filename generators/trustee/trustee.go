@@ -6,7 +6,7 @@
 //
 // The reference values include, for every init-data profile, the digests of
 // the exact document the init-data generator renders (computed here with
-// pkg/initdata.Build, the same function), so the KBS accepts precisely the
+// internal/profiles.Build, the same function), so the KBS accepts precisely the
 // init-data the pattern ships. Secret values never appear in the output:
 // Secrets are referenced by name.
 //
@@ -15,17 +15,20 @@ package trustee
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/cocogen/cocogen/generators"
-	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/internal/objects"
+	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
 )
@@ -62,18 +65,21 @@ func ResourcePolicy() string { return resourcePolicy }
 // AttestationPolicy is the attestation (EAR appraisal) policy cocogen emits.
 func AttestationPolicy() string { return attestationPolicy }
 
+// Name is the generator's name.
+const Name = "trustee"
+
 // Generator is the Trustee generator.
 type Generator struct{}
 
 // New returns the Trustee generator.
 func New() *Generator { return &Generator{} }
 
-// Name implements generators.Generator.
-func (*Generator) Name() string { return "trustee" }
+// Name implements render.Generator.
+func (*Generator) Name() string { return Name }
 
-// Generate implements generators.Generator.
-func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
-	p := ctx.Pattern
+// Generate implements render.Generator.
+func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Set) error {
+	p := in.Pattern
 	hub := p.HubGroup()
 	if hub == nil {
 		return nil // Trustee runs outside the pattern, at spec.trustee.url
@@ -84,20 +90,40 @@ func (*Generator) Generate(ctx *generators.Context, out *manifest.Set) error {
 	if err != nil {
 		return err
 	}
-	warnUnmeasuredBoot(ctx, p)
+	warnUnmeasuredBoot(in, p)
 	out.Add(
-		b.configMap(KBSConfigMap, KBSConfigKey, KBSConfig(p)),
-		b.configMap(ResourcePolicyMap, ResourcePolicyKey, resourcePolicy),
-		b.configMap(AttestationPolicyMap, AttestationPolicyKey, attestationPolicy),
-		b.configMap(ReferenceValuesMap, ReferenceValuesKey, rv),
+		b.configMap(KBSConfigMap, KBSConfigKey, KBSConfig(p), "spec.trustee"),
+		b.configMap(ResourcePolicyMap, ResourcePolicyKey, resourcePolicy, "spec.trustee"),
+		b.configMap(AttestationPolicyMap, AttestationPolicyKey, attestationPolicy, "spec.trustee"),
+		b.configMap(ReferenceValuesMap, ReferenceValuesKey, rv, "spec.trustee.referenceValues"),
 		b.kbsConfig(),
 	)
-	for _, s := range append([]spec.TrusteeSecret{t.TLSSecret, t.AdminSecret, t.TokenSigner.KeySecret, t.TokenSigner.CertSecret}, t.Resources...) {
+	for _, s := range secretsOf(t) {
 		if s.RemoteKey != "" {
-			out.Add(b.externalSecret(s, s.Name == t.TLSSecret.Name))
+			out.Add(b.externalSecret(s.TrusteeSecret, s.Name == t.TLSSecret.Name, s.path))
 		}
 	}
 	return nil
+}
+
+// secretField is a Secret the KBS uses, with its field path.
+type secretField struct {
+	spec.TrusteeSecret
+	path string
+}
+
+// secretsOf lists every Secret of the Trustee configuration.
+func secretsOf(t *spec.Trustee) []secretField {
+	out := []secretField{
+		{t.TLSSecret, "spec.trustee.tlsSecret"},
+		{t.AdminSecret, "spec.trustee.adminSecret"},
+		{t.TokenSigner.KeySecret, "spec.trustee.tokenSigner.keySecret"},
+		{t.TokenSigner.CertSecret, "spec.trustee.tokenSigner.certSecret"},
+	}
+	for i, r := range t.Resources {
+		out = append(out, secretField{r, fmt.Sprintf("spec.trustee.resources[%d]", i)})
+	}
+	return out
 }
 
 type builder struct {
@@ -105,32 +131,15 @@ type builder struct {
 	hub *spec.ClusterGroup
 }
 
+// meta is the metadata of every Trustee object; custom marks the Trustee
+// and External Secrets kinds, whose CRDs arrive with their operators in an
+// earlier wave of the same sync.
 func (b *builder) meta(name string, custom bool) map[string]any {
-	ann := map[string]any{waves.Annotation: waves.String(waves.Trustee)}
-	if custom {
-		// The Trustee and External Secrets CRDs arrive with their operators
-		// in an earlier wave of the same sync.
-		ann[waves.SyncOptionsAnnotation] = waves.SkipDryRunOnMissingResource
-	}
-	labels := map[string]any{}
-	for k, v := range generators.Labels(b.p, b.hub.Name) {
-		labels[k] = v
-	}
-	return map[string]any{
-		"name":        name,
-		"namespace":   b.p.Spec.Trustee.Namespace,
-		"labels":      labels,
-		"annotations": ann,
-	}
+	return objects.Meta{Name: name, Namespace: b.p.Spec.Trustee.Namespace, Group: b.hub.Name, Wave: waves.Trustee, CustomResource: custom}.Build(b.p)
 }
 
-func (b *builder) configMap(name, key, value string) manifest.Object {
-	return manifest.Object{Dir: b.hub.Dir(), Content: map[string]any{
-		"apiVersion": "v1",
-		"kind":       "ConfigMap",
-		"metadata":   b.meta(name, false),
-		"data":       map[string]any{key: value},
-	}}
+func (b *builder) configMap(name, key, value, field string) manifest.Object {
+	return objects.New(b.hub.Dir(), "v1", "ConfigMap", b.meta(name, false), map[string]any{"data": map[string]any{key: value}}, manifest.Origin{Spec: field})
 }
 
 // kbsConfig is the Trustee operator's KbsConfig: an all-in-one KBS (with the
@@ -157,33 +166,25 @@ func (b *builder) kbsConfig() manifest.Object {
 		}
 		s["kbsSecretResources"] = names
 	}
-	return manifest.Object{Dir: b.hub.Dir(), Content: map[string]any{
-		"apiVersion": kbsConfigAPIVersion,
-		"kind":       "KbsConfig",
-		"metadata":   b.meta(t.KbsConfigName, true),
-		"spec":       s,
-	}}
+	return objects.New(b.hub.Dir(), kbsConfigAPIVersion, "KbsConfig", b.meta(t.KbsConfigName, true), map[string]any{"spec": s}, manifest.Origin{Spec: "spec.trustee"})
 }
 
 // externalSecret has External Secrets create the Secret from the store:
 // every property of the remote key becomes a key of the Secret.
-func (b *builder) externalSecret(s spec.TrusteeSecret, tls bool) manifest.Object {
+func (b *builder) externalSecret(s spec.TrusteeSecret, tls bool, field string) manifest.Object {
 	t := &b.p.Spec.Trustee
 	target := map[string]any{"name": s.Name, "creationPolicy": "Owner"}
 	if tls {
 		target["template"] = map[string]any{"type": "kubernetes.io/tls"}
 	}
-	return manifest.Object{Dir: b.hub.Dir(), Content: map[string]any{
-		"apiVersion": externalSecretVersion,
-		"kind":       "ExternalSecret",
-		"metadata":   b.meta(s.Name, true),
+	return objects.New(b.hub.Dir(), externalSecretVersion, "ExternalSecret", b.meta(s.Name, true), map[string]any{
 		"spec": map[string]any{
 			"refreshInterval": "1h",
 			"secretStoreRef":  map[string]any{"name": t.SecretStore.Name, "kind": t.SecretStore.Kind},
 			"target":          target,
 			"dataFrom":        []any{map[string]any{"extract": map[string]any{"key": s.RemoteKey}}},
 		},
-	}}
+	}, manifest.Origin{Spec: field})
 }
 
 // Paths inside the KBS container where the Trustee operator mounts what
@@ -277,9 +278,9 @@ type HashValue struct {
 func ReferenceValues(p *spec.Pattern) (string, error) {
 	values := map[string][]HashValue{}
 	tees := workloadTEEs(p)
-	for i := range p.Spec.InitData.Profiles {
-		prof := &p.Spec.InitData.Profiles[i]
-		r, err := initdata.Build(p, prof.Name)
+	for _, ref := range p.InitDataProfiles() {
+		prof := ref.Profile
+		r, err := profiles.Build(p, ref)
 		if err != nil {
 			return "", err
 		}
@@ -307,13 +308,8 @@ func ReferenceValues(p *spec.Pattern) (string, error) {
 			values[name] = append(values[name], HashValue{Alg: "sha256", Value: v})
 		}
 	}
-	names := make([]string, 0, len(values))
-	for n := range values {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	list := make([]ReferenceValue, 0, len(names))
-	for _, n := range names {
+	list := make([]ReferenceValue, 0, len(values))
+	for _, n := range slices.Sorted(maps.Keys(values)) {
 		list = append(list, ReferenceValue{Version: "0.1.0", Name: n, Expired: ReferenceValuesExpiry, HashValue: values[n]})
 	}
 	var buf bytes.Buffer
@@ -362,14 +358,14 @@ var bootReferences = map[string]string{
 	spec.TEETDX:        "tdx_mr_td",
 }
 
-func warnUnmeasuredBoot(ctx *generators.Context, p *spec.Pattern) {
+func warnUnmeasuredBoot(in *render.Input, p *spec.Pattern) {
 	tees := workloadTEEs(p)
 	for _, tee := range []string{spec.PlatformAzure, spec.TEESNP, spec.TEETDX} {
 		name := bootReferences[tee]
 		if tees[tee] != nil && len(p.Spec.Trustee.ReferenceValues[name]) == 0 {
-			ctx.Warnf("spec.trustee.referenceValues has no %s: the KBS cannot affirm the boot chain of %s pods and will release no secrets to them until it is set", name, tee)
+			in.Warn("spec.trustee.referenceValues", "no %s: the KBS cannot affirm the boot chain of %s pods and will release no secrets to them until it is set", name, tee)
 		}
 	}
 }
 
-var _ generators.Generator = (*Generator)(nil)
+var _ render.Generator = (*Generator)(nil)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
-	"os"
 	"path"
 	"reflect"
 	"sort"
@@ -17,18 +16,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	toml "github.com/pelletier/go-toml/v2"
 
-	"github.com/cocogen/cocogen/generators"
-	"github.com/cocogen/cocogen/generators/all"
 	"github.com/cocogen/cocogen/generators/trustee"
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/schema"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
 )
-
-// repoRoot is where the patterns' application paths resolve.
-const repoRoot = "../.."
 
 // pattern has a hub, Azure peer-pod spokes and bare-metal SNP and TDX
 // groups, three init-data profiles with different algorithms, and secrets
@@ -94,33 +89,20 @@ spec:
           confidential: {initData: wide}
 `
 
-func load(t *testing.T, doc string) *spec.Pattern {
-	t.Helper()
-	p, err := spec.Parse("pattern.yaml", []byte(doc), spec.LoadOptions{})
-	if err != nil {
-		t.Fatalf("pattern:\n%v", err)
-	}
-	return p
-}
+var (
+	load      = testkit.Load
+	renderAll = testkit.Render
+	find      = testkit.Find
+)
 
-func renderAll(t *testing.T, p *spec.Pattern) *render.Result {
+// generate runs the Trustee generator alone.
+func generate(t *testing.T, p *spec.Pattern) (*manifest.Set, []render.Finding) {
 	t.Helper()
-	res, err := render.Render(p, render.WithGenerators(all.Generators()...), render.WithRepo(os.DirFS(repoRoot)))
+	set, in, err := testkit.Generate(t, trustee.New(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
-}
-
-func find(t *testing.T, set *manifest.Set, kind, ns, name string) manifest.Object {
-	t.Helper()
-	for _, o := range set.Objects {
-		if o.Kind() == kind && o.Namespace() == ns && o.Name() == name {
-			return o
-		}
-	}
-	t.Fatalf("no %s %s/%s", kind, ns, name)
-	return manifest.Object{}
+	return set, in.Findings()
 }
 
 func data(t *testing.T, o manifest.Object, key string) string {
@@ -243,12 +225,7 @@ func TestOnlyMeasuredTEEs(t *testing.T) {
 
 func TestTrusteeObjects(t *testing.T) {
 	p := load(t, pattern)
-	ctx := &generators.Context{Pattern: p}
-	var set manifest.Set
-	if err := trustee.New().Generate(ctx, &set); err != nil {
-		t.Fatal(err)
-	}
-	set.Sort()
+	set, findings := generate(t, p)
 	if err := set.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +256,7 @@ func TestTrusteeObjects(t *testing.T) {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 
-	kc := find(t, &set, "KbsConfig", "trustee-operator-system", "kbsconfig")
+	kc := find(t, set, "KbsConfig", "trustee-operator-system", "kbsconfig")
 	if diff := cmp.Diff(map[string]any{
 		"kbsDeploymentType":                 "AllInOneDeployment",
 		"kbsConfigMapName":                  "kbs-config",
@@ -296,7 +273,7 @@ func TestTrusteeObjects(t *testing.T) {
 	}, kc.Content["spec"]); diff != "" {
 		t.Errorf("KbsConfig spec (-want +got):\n%s", diff)
 	}
-	es := find(t, &set, "ExternalSecret", "trustee-operator-system", "kbs-https")
+	es := find(t, set, "ExternalSecret", "trustee-operator-system", "kbs-https")
 	if diff := cmp.Diff(map[string]any{
 		"refreshInterval": "1h",
 		"secretStoreRef":  map[string]any{"name": "vault-backend", "kind": "ClusterSecretStore"},
@@ -310,8 +287,8 @@ func TestTrusteeObjects(t *testing.T) {
 			t.Errorf("secret inlined: %s", o.ID())
 		}
 	}
-	if len(ctx.Warnings()) != 0 {
-		t.Errorf("warnings with every boot reference value set: %v", ctx.Warnings())
+	if len(findings) != 0 {
+		t.Errorf("warnings with every boot reference value set: %v", findings)
 	}
 }
 
@@ -383,11 +360,7 @@ func TestKBSConfig(t *testing.T) {
 
 func TestNoHubNoTrustee(t *testing.T) {
 	doc := strings.Replace(pattern, "      roles: [hub]\n", "      roles: [workloads]\n", 1)
-	p := load(t, doc)
-	var set manifest.Set
-	if err := trustee.New().Generate(&generators.Context{Pattern: p}, &set); err != nil {
-		t.Fatal(err)
-	}
+	set, _ := generate(t, load(t, doc))
 	if len(set.Objects) != 0 {
 		t.Errorf("Trustee objects without a hub group: %d", len(set.Objects))
 	}
@@ -395,13 +368,9 @@ func TestNoHubNoTrustee(t *testing.T) {
 
 func TestUnmeasuredBootWarns(t *testing.T) {
 	doc := strings.Replace(pattern, "      azure_pcr11:", "      other_pcr11:", 1)
-	ctx := &generators.Context{Pattern: load(t, doc)}
-	var set manifest.Set
-	if err := trustee.New().Generate(ctx, &set); err != nil {
-		t.Fatal(err)
-	}
-	if w := ctx.Warnings(); len(w) != 1 || !strings.Contains(w[0], "azure_pcr11") {
-		t.Errorf("warnings %v", w)
+	_, findings := generate(t, load(t, doc))
+	if len(findings) != 1 || !strings.Contains(findings[0].Message, "azure_pcr11") || findings[0].Field != "spec.trustee.referenceValues" {
+		t.Errorf("findings %v", findings)
 	}
 }
 

@@ -6,22 +6,26 @@ import (
 	"fmt"
 	"hash"
 	"strings"
-
-	"github.com/cocogen/cocogen/pkg/spec"
 )
 
-// Algorithms are the digest algorithms of init-data, as its algorithm field
-// spells them.
-var Algorithms = spec.InitDataAlgorithms
+// Digest algorithms of init-data, as its algorithm field spells them.
+const (
+	SHA256 = "sha256"
+	SHA384 = "sha384"
+	SHA512 = "sha512"
+)
+
+// Algorithms are every algorithm the kata runtime accepts in init-data.
+var Algorithms = []string{SHA256, SHA384, SHA512}
 
 // NewHash returns a hash for an init-data algorithm name.
 func NewHash(alg string) (hash.Hash, error) {
 	switch alg {
-	case spec.AlgorithmSHA256:
+	case SHA256:
 		return sha256.New(), nil
-	case spec.AlgorithmSHA384:
+	case SHA384:
 		return sha512.New384(), nil
-	case spec.AlgorithmSHA512:
+	case SHA512:
 		return sha512.New(), nil
 	}
 	return nil, invalid("algorithm", fmt.Errorf("unknown algorithm %q (want %s)", alg, strings.Join(Algorithms, ", ")))

@@ -1,5 +1,8 @@
-// Package initdata builds Confidential Containers init-data documents and
-// every encoding of them that a deployment needs.
+// Package initdata is the Confidential Containers init-data format and
+// nothing else: the TOML document, its deterministic annotation encoding,
+// its digests in every form a TEE reports them, and finding init-data in
+// Kubernetes objects. It knows no pattern and no policy engine, so the
+// peer-pod daemon can use it without pulling either in.
 //
 // An init-data document is a small TOML file (version, algorithm and a
 // [data] table holding aa.toml, cdh.toml and policy.rego) that the kata
@@ -13,13 +16,10 @@
 // so the same document always yields the same annotation with a given Go
 // release. Digests never depend on the gzip bytes.
 //
-// Generators and the Trustee/ACM families call Build with the pattern and
-// a profile name and get identical bytes and digests:
-//
-//	r, err := initdata.Build(p, "default")
+//	enc, err := initdata.FromTOML(doc)
 //	if err != nil {
 //		return err
 //	}
-//	ref := hex.EncodeToString(r.Digest) // Trustee reference value
-//	pod.Annotations[initdata.AnnotationInitData] = r.Annotation
+//	ref := hex.EncodeToString(enc.Digest) // a Trustee reference value
+//	pod.Annotations[initdata.AnnotationInitData] = enc.Annotation
 package initdata

@@ -121,7 +121,7 @@ func (d *Document) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("marshalling init-data: unknown algorithm %q", d.Algorithm)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "version = %s\nalgorithm = %s\n\n[data]\n", basicString(d.Version), basicString(d.Algorithm))
+	fmt.Fprintf(&b, "version = %s\nalgorithm = %s\n\n[data]\n", QuoteBasic(d.Version), QuoteBasic(d.Algorithm))
 	for i, k := range d.DataNames() {
 		v := d.Data[k]
 		if !utf8.ValidString(v) {
@@ -130,7 +130,7 @@ func (d *Document) Marshal() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(basicString(k))
+		b.WriteString(QuoteBasic(k))
 		b.WriteString(" = ")
 		b.WriteString(multilineString(v))
 		b.WriteByte('\n')
@@ -144,7 +144,7 @@ func multilineString(s string) string {
 	if literalOK(s) {
 		return "'''\n" + s + "'''"
 	}
-	return multilineBasic(s)
+	return QuoteMultiline(s)
 }
 
 // literalOK reports whether s can be a multi-line literal string: no
@@ -163,8 +163,14 @@ func literalOK(s string) bool {
 	return true
 }
 
-// basicString quotes s as a single-line TOML basic string.
-func basicString(s string) string { return quoteTOML(s, false) }
+// QuoteBasic quotes s as a single-line TOML basic string ("..."), also for
+// the TOML files (aa.toml, cdh.toml) an init-data document carries.
+func QuoteBasic(s string) string { return quoteTOML(s, false) }
+
+// QuoteMultiline quotes s as a multi-line TOML basic string ("""...""",
+// escaping what must be); unlike a literal string it can sit inside the
+// document's own literal strings (triple single quotes).
+func QuoteMultiline(s string) string { return quoteTOML(s, true) }
 
 // quoteTOML writes s as a TOML basic string: "..." or, multi-line,
 // """<newline>...""" where newlines and tabs may stay as they are. Other

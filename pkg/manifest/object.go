@@ -14,6 +14,9 @@ type Object struct {
 	// Content is the object as JSON-compatible values (what encoding/json
 	// produces with UseNumber).
 	Content map[string]any
+	// Origin is the generator and pattern field that made the object; it
+	// becomes the leading comment of its file, never part of Content.
+	Origin Origin
 }
 
 // File is a plain file of the rendered tree (readable init-data TOML, Rego).
@@ -23,13 +26,17 @@ type File struct {
 	// Path is slash-separated and relative to the tree root.
 	Path string
 	Data []byte
+	// Origin is the generator and pattern field that made the file. These
+	// files are exact payloads (the init-data document whose digest the TEE
+	// measures, the policy inside it), so it is not written into them.
+	Origin Origin
 }
 
 // FromTyped converts a typed API object (k8s.io/api, argo-cd types) into an
 // Object, dropping the empty fields that Go's zero values would otherwise
 // serialise (creationTimestamp: null, status: {}), so output carries only
 // what the generator meant.
-func FromTyped(dir string, obj any) (Object, error) {
+func FromTyped(dir string, obj any, origin Origin) (Object, error) {
 	raw, err := json.Marshal(obj)
 	if err != nil {
 		return Object{}, fmt.Errorf("encoding %T: %w", obj, err)
@@ -39,13 +46,13 @@ func FromTyped(dir string, obj any) (Object, error) {
 		return Object{}, fmt.Errorf("decoding %T: %w", obj, err)
 	}
 	pruneEmpty(content)
-	return Object{Dir: dir, Content: content}, nil
+	return Object{Dir: dir, Content: content, Origin: origin}, nil
 }
 
 // MustFromTyped is FromTyped for objects built by generators from typed
 // structs, which always marshal; a failure is a programming error.
-func MustFromTyped(dir string, obj any) Object {
-	o, err := FromTyped(dir, obj)
+func MustFromTyped(dir string, obj any, origin Origin) Object {
+	o, err := FromTyped(dir, obj, origin)
 	if err != nil {
 		panic(err)
 	}

@@ -20,8 +20,8 @@ type Set struct {
 func (s *Set) Add(objs ...Object) { s.Objects = append(s.Objects, objs...) }
 
 // AddFile appends a plain file.
-func (s *Set) AddFile(path string, data []byte) {
-	s.Files = append(s.Files, File{Path: path, Data: data})
+func (s *Set) AddFile(path string, data []byte, origin Origin) {
+	s.Files = append(s.Files, File{Path: path, Data: data, Origin: origin})
 }
 
 // Only returns the objects and files inside the given tree directories
@@ -136,6 +136,20 @@ func Marshal(o Object) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// MarshalFile is the content of the object's file in the tree: its origin
+// comment, then Marshal's YAML.
+func MarshalFile(o Object) ([]byte, error) {
+	data, err := Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	c := o.Origin.Comment()
+	if c == "" {
+		return data, nil
+	}
+	return append([]byte(c), data...), nil
 }
 
 func toNode(v any) (*yaml.Node, error) {

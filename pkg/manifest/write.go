@@ -10,12 +10,13 @@ import (
 )
 
 // WriteStream writes every object of the set, in canonical order, as one
-// YAML stream. Each document starts with a comment naming its place in the
-// tree so a reader of the stream can find it in `-o` output.
+// YAML stream. Each document starts with comments naming its place in the
+// tree and its origin, so a reader of the stream can find it in `-o`
+// output and in the pattern.
 func WriteStream(w io.Writer, s *Set) error {
 	var buf bytes.Buffer
 	for i, o := range s.Objects {
-		data, err := Marshal(o)
+		data, err := MarshalFile(o)
 		if err != nil {
 			return err
 		}
@@ -51,7 +52,7 @@ func WriteTree(dir string, s *Set) (err error) {
 		return err
 	}
 	for _, o := range s.Objects {
-		data, err := Marshal(o)
+		data, err := MarshalFile(o)
 		if err != nil {
 			return err
 		}
@@ -121,7 +122,7 @@ func ReadTree(dir string) (map[string]string, error) {
 func Tree(s *Set) (map[string]string, error) {
 	out := map[string]string{}
 	for _, o := range s.Objects {
-		data, err := Marshal(o)
+		data, err := MarshalFile(o)
 		if err != nil {
 			return nil, err
 		}

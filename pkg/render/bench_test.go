@@ -1,12 +1,13 @@
 package render_test
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/cocogen/cocogen/generators/all"
+	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
@@ -56,12 +57,13 @@ func BenchmarkRender(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			repo := os.DirFS(repoRoot)
-			gens := all.Generators()
+			repo := testkit.Repo(b)
+			gens := generators.All()
+			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := render.Render(p, render.WithGenerators(gens...), render.WithRepo(repo)); err != nil {
+				if _, _, err := render.Render(ctx, p, repo, gens); err != nil {
 					b.Fatal(err)
 				}
 			}

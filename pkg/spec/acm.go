@@ -47,10 +47,6 @@ func (a *ACM) defaultACM() {
 	setString(&a.RemediationAction, RemediationEnforce)
 }
 
-func init() {
-	sectionValidators = append(sectionValidators, validateACM)
-}
-
 // tagTemplateRE finds template delimiters, which would be evaluated by the
 // ACM template engine once a value is written into a policy.
 var tagTemplateRE = regexp.MustCompile(`\{\{|\}\}`)
@@ -107,29 +103,6 @@ func validateACM(p *Pattern, v *validator) {
 			}
 		}
 	}
-}
-
-// PolicyNamespace returns the hub namespace of cocogen's ACM objects.
-func (p *Pattern) PolicyNamespace() string { return p.Spec.ACM.PolicyNamespace }
-
-// PlacementName names the Placement (and PlacementBinding) that selects
-// the group's clusters.
-func (p *Pattern) PlacementName(g *ClusterGroup) string { return p.RootName(g) }
-
-// PeerPodsPolicyName names the policy that writes the group's peer-pods-cm
-// and peer-pods-secret.
-func (p *Pattern) PeerPodsPolicyName(g *ClusterGroup) string { return p.RootName(g) + "-peer-pods" }
-
-// InitDataPolicyName names the policy that copies init-data ConfigMaps
-// from the hub to the group's (spoke) clusters.
-func (p *Pattern) InitDataPolicyName(g *ClusterGroup) string { return p.RootName(g) + "-init-data" }
-
-// IsSpoke reports whether the group runs workloads on clusters other than
-// the hub: a pattern has a hub group and g is a workloads group without
-// role hub. Spokes reach Trustee through spec.trustee.url and get init-data
-// from the hub through ACM.
-func (p *Pattern) IsSpoke(g *ClusterGroup) bool {
-	return p.HubGroup() != nil && !g.HasRole(RoleHub) && g.HasRole(RoleWorkloads)
 }
 
 // SandboxedContainersNamespace is the namespace of the group's sandboxed

@@ -276,23 +276,3 @@ func setString(s *string, def string) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// RootName is the name of the group's root Application and of the
-// AppProject it runs in.
-func (p *Pattern) RootName(g *ClusterGroup) string {
-	return p.Metadata.Name + "-" + g.Name
-}
-
-// Dir is the group's directory in the rendered tree; its root Application
-// syncs RenderedPath/Dir.
-func (g *ClusterGroup) Dir() string { return g.Name }
-
-// BootstrapDir holds what is applied by hand (or by ACM on spokes) to start
-// the group: its root Application and that application's AppProject.
-func (g *ClusterGroup) BootstrapDir() string { return "bootstrap/" + g.Name }
-
-// AppDir holds the rendered manifests of a confidential application, which
-// cocogen annotates with init-data; the child Application syncs it.
-func (g *ClusterGroup) AppDir(app *Application) string {
-	return "apps/" + g.Name + "/" + app.Name
-}

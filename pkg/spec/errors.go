@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -46,8 +47,8 @@ func (l ErrorList) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// sorted orders errors by file, line, then path, so output is stable.
-func (l ErrorList) sorted() ErrorList {
+// Sorted orders errors by file, line, then path, so output is stable.
+func (l ErrorList) Sorted() ErrorList {
 	out := append(ErrorList(nil), l...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -68,6 +69,21 @@ func (l ErrorList) sorted() ErrorList {
 // IsInvalid reports whether err describes bad input (as opposed to an
 // internal failure); the CLI maps it to exit code 2.
 func IsInvalid(err error) bool {
-	_, ok := asInvalid(err)
+	_, ok := Problems(err)
 	return ok
+}
+
+// Problems returns the input problems err holds (it is, or wraps, an
+// ErrorList or a *FieldError), so that problems found in several places
+// can be reported together.
+func Problems(err error) (ErrorList, bool) {
+	var l ErrorList
+	if errors.As(err, &l) {
+		return l, true
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return ErrorList{fe}, true
+	}
+	return nil, false
 }

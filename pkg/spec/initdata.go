@@ -1,6 +1,10 @@
 package spec
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cocogen/cocogen/pkg/initdata"
+)
 
 // InitData holds the init-data profiles that confidential applications refer
 // to by name.
@@ -104,21 +108,11 @@ type InitDataAnnotations struct {
 	Override bool `json:"override,omitempty"`
 }
 
-// Init-data algorithms.
-const (
-	AlgorithmSHA256 = "sha256"
-	AlgorithmSHA384 = "sha384"
-	AlgorithmSHA512 = "sha512"
-)
-
 // DefaultInitDataAlgorithm is sha384: its 48-byte digest fills TDX
 // MRCONFIGID exactly, it is what the CoCo and OpenShift sandboxed
 // containers documentation use, and on SNP (32-byte HOSTDATA) it is
 // truncated like any longer digest, so one default serves every TEE.
-const DefaultInitDataAlgorithm = AlgorithmSHA384
-
-// InitDataAlgorithms are the algorithms the kata runtime accepts.
-var InitDataAlgorithms = []string{AlgorithmSHA256, AlgorithmSHA384, AlgorithmSHA512}
+const DefaultInitDataAlgorithm = initdata.SHA384
 
 func (d *InitData) defaultInitData() {
 	for i := range d.Profiles {
@@ -195,6 +189,34 @@ func (p *Pattern) InitDataUsers(profile string) []AppRef {
 		}
 	}
 	return out
+}
+
+// ProfileRef locates an init-data profile in the pattern.
+type ProfileRef struct {
+	Profile *InitDataProfile
+	Index   int
+}
+
+// Path is the profile's field path, e.g. spec.initData.profiles[0].
+func (r ProfileRef) Path() string { return fmt.Sprintf("spec.initData.profiles[%d]", r.Index) }
+
+// InitDataProfiles returns every init-data profile, in spec order.
+func (p *Pattern) InitDataProfiles() []ProfileRef {
+	out := make([]ProfileRef, len(p.Spec.InitData.Profiles))
+	for i := range p.Spec.InitData.Profiles {
+		out[i] = ProfileRef{Profile: &p.Spec.InitData.Profiles[i], Index: i}
+	}
+	return out
+}
+
+// ProfileRef locates the named init-data profile.
+func (p *Pattern) ProfileRef(name string) (ProfileRef, bool) {
+	for i := range p.Spec.InitData.Profiles {
+		if p.Spec.InitData.Profiles[i].Name == name {
+			return ProfileRef{Profile: &p.Spec.InitData.Profiles[i], Index: i}, true
+		}
+	}
+	return ProfileRef{}, false
 }
 
 // AppRef locates an application in the pattern.

@@ -1,32 +1,18 @@
 package spec_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
 // initDataPattern is a valid pattern with no hub; profiles is spliced in
 // under spec.initData and trustee under spec.
 func initDataPattern(profiles, trustee string) string {
-	return `apiVersion: cocogen.dev/v1alpha1
-kind: Pattern
-metadata:
-  name: demo
-spec:
-  source:
-    repoURL: https://github.com/example/demo.git
-` + trustee + `
+	return testkit.Pattern{}.YAML() + trustee + `
   initData:
     profiles:
 ` + profiles + `
@@ -63,27 +49,11 @@ func parseErrs(t *testing.T, doc string) []string {
 
 func certPEM(t *testing.T) (cert, key string) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kbs"}, NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}))
+	return testkit.Certificate(t, "kbs")
 }
 
 func yamlBlock(s string, indent int) string {
-	pad := strings.Repeat(" ", indent)
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return "|\n" + pad + strings.Join(lines, "\n"+pad)
+	return "|\n" + testkit.Indent(s, indent)
 }
 
 func TestInitDataDefaults(t *testing.T) {

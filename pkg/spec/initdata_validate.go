@@ -9,11 +9,9 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
-)
 
-func init() {
-	sectionValidators = append(sectionValidators, validateInitData)
-}
+	"github.com/cocogen/cocogen/pkg/initdata"
+)
 
 // ReservedInitDataNames are [data] entries and ConfigMap keys cocogen writes
 // itself; extraData may not use them.
@@ -83,8 +81,8 @@ func (p *Pattern) confidentialApps() []AppRef {
 }
 
 func (v *validator) initDataProfile(p *Pattern, prof *InitDataProfile, path string) {
-	if !slices.Contains(InitDataAlgorithms, prof.Algorithm) {
-		v.add(path+".algorithm", "unknown algorithm %q (want %s)", prof.Algorithm, strings.Join(InitDataAlgorithms, ", "))
+	if !slices.Contains(initdata.Algorithms, prof.Algorithm) {
+		v.add(path+".algorithm", "unknown algorithm %q (want %s)", prof.Algorithm, strings.Join(initdata.Algorithms, ", "))
 	}
 	if pol := prof.Policy; pol.Profile != PolicyStrict && pol.Profile != PolicyDebug {
 		v.add(path+".policy.profile", "unknown policy profile %q (want %s or %s)", pol.Profile, PolicyStrict, PolicyDebug)

@@ -57,24 +57,42 @@ func Parse(name string, data []byte, opts LoadOptions) (*Pattern, error) {
 	var p Pattern
 	d.decode(root, reflect.ValueOf(&p).Elem(), "")
 	if len(d.errs) > 0 {
-		return nil, d.errs.sorted()
+		return nil, d.errs.Sorted()
 	}
 	p.Default()
 	if errs := p.Validate(); len(errs) > 0 {
 		for _, e := range errs {
 			e.File = name
-			e.Line = d.lineOf(e.Path)
+			e.Line = lineOf(d.lines, e.Path)
 		}
-		return nil, errs.sorted()
+		return nil, errs.Sorted()
 	}
+	p.source = &source{file: name, lines: d.lines}
 	return &p, nil
+}
+
+// source remembers where a loaded pattern came from, so that what is found
+// about it after loading (render warnings) can be located too.
+type source struct {
+	file  string
+	lines map[string]int
+}
+
+// Locate returns the file the pattern was loaded from and the line of the
+// field at path, or of its nearest parent present in the file (0 when none
+// is, or for Jsonnet patterns). A pattern built in memory has no file.
+func (p *Pattern) Locate(path string) (file string, line int) {
+	if p.source == nil {
+		return "", 0
+	}
+	return p.source.file, lineOf(p.source.lines, path)
 }
 
 // lineOf finds the line of path or of its nearest parent that was present in
 // the input (defaulted fields have no line of their own).
-func (d *decoder) lineOf(path string) int {
+func lineOf(lines map[string]int, path string) int {
 	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := d.lines[p]; ok {
+		if l, ok := lines[p]; ok {
 			return l
 		}
 	}
@@ -153,16 +171,4 @@ func evalJsonnet(name string, data []byte, opts LoadOptions) (string, error) {
 	}
 	vm.Importer(&jsonnet.FileImporter{JPaths: append([]string{filepath.Dir(name)}, opts.JPath...)})
 	return vm.EvaluateAnonymousSnippet(name, string(data))
-}
-
-func asInvalid(err error) (ErrorList, bool) {
-	var l ErrorList
-	if errors.As(err, &l) {
-		return l, true
-	}
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return ErrorList{fe}, true
-	}
-	return nil, false
 }

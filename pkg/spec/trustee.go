@@ -119,10 +119,6 @@ func (t *Trustee) defaultTrustee() {
 	setString(&t.SecretStore.Kind, DefaultSecretStoreKind)
 }
 
-func init() {
-	sectionValidators = append(sectionValidators, validateTrustee)
-}
-
 var (
 	serviceTypes       = map[string]bool{"ClusterIP": true, "NodePort": true, "LoadBalancer": true}
 	secretStoreKinds   = map[string]bool{"ClusterSecretStore": true, "SecretStore": true}

@@ -4,20 +4,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
 // hubSpoke is a valid hub-and-spoke pattern; trustee and acm are spliced in
 // under spec, spoke under the spoke group.
 func hubSpoke(trustee, acm, spoke string) string {
-	return `apiVersion: cocogen.dev/v1alpha1
-kind: Pattern
-metadata:
-  name: coco
-spec:
-  source:
-    repoURL: https://github.com/example/coco.git
-` + trustee + acm + `
+	return testkit.Pattern{Name: "coco"}.YAML() + trustee + acm + `
   initData:
     profiles:
       - name: default

@@ -14,6 +14,8 @@ type Pattern struct {
 	Kind       string      `json:"kind"`
 	Metadata   Metadata    `json:"metadata"`
 	Spec       PatternSpec `json:"spec"`
+
+	source *source // set by Parse; see Locate
 }
 
 // Metadata names the pattern. Only the fields cocogen uses are accepted.

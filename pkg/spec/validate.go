@@ -22,10 +22,6 @@ func (v *validator) add(path, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// sectionValidators lets the init-data and Trustee sections, which live in
-// their own files, add their checks without this file knowing them.
-var sectionValidators []func(p *Pattern, v *validator)
-
 // Validate checks a defaulted pattern and returns every problem found.
 func (p *Pattern) Validate() ErrorList {
 	v := &validator{}
@@ -63,9 +59,11 @@ func (p *Pattern) Validate() ErrorList {
 	if len(hubs) > 1 {
 		v.add(hubs[1]+".roles", "only one cluster group may have role %q (also %s)", RoleHub, hubs[0])
 	}
-	for _, f := range sectionValidators {
-		f(p, v)
-	}
+	// The sections that live in files of their own, called explicitly like
+	// their defaults (Default) so that one reading shows every check.
+	validateInitData(p, v)
+	validateTrustee(p, v)
+	validateACM(p, v)
 	return v.errs
 }
 
@@ -441,22 +439,20 @@ func (v *validator) relPath(path, p string) {
 	}
 }
 
-func (v *validator) dnsLabel(path, s string) {
-	if s == "" {
-		v.add(path, "required")
-		return
-	}
-	for _, msg := range validation.IsDNS1123Label(s) {
-		v.add(path, "%q: %s", s, msg)
-	}
-}
+// dnsLabel requires a Kubernetes name of at most 63 characters
+// (namespaces, most object names).
+func (v *validator) dnsLabel(path, s string) { v.name(path, s, validation.IsDNS1123Label) }
 
-func (v *validator) dnsSubdomain(path, s string) {
+// dnsSubdomain requires a Kubernetes name of at most 253 characters that
+// may contain dots.
+func (v *validator) dnsSubdomain(path, s string) { v.name(path, s, validation.IsDNS1123Subdomain) }
+
+func (v *validator) name(path, s string, check func(string) []string) {
 	if s == "" {
 		v.add(path, "required")
 		return
 	}
-	for _, msg := range validation.IsDNS1123Subdomain(s) {
+	for _, msg := range check(s) {
 		v.add(path, "%q: %s", s, msg)
 	}
 }

@@ -5,6 +5,26 @@ import (
 	"strings"
 )
 
+// Pod annotations through which init-data and agent policies reach the kata
+// runtime.
+const (
+	// AnnotationInitData carries base64(gzip(init-data)).
+	AnnotationInitData = "io.katacontainers.config.hypervisor.cc_init_data"
+	// AnnotationInitDataLegacy is the name kata used before the init-data
+	// annotation moved under hypervisor.
+	AnnotationInitDataLegacy = "io.katacontainers.config.runtime.cc_init_data"
+	// AnnotationPolicy carries base64(policy.rego) for runtimes that take
+	// the agent policy from its own annotation.
+	AnnotationPolicy = "io.katacontainers.config.agent.policy"
+)
+
+// AnnotationKeys are every annotation through which init-data or an agent
+// policy reaches a pod.
+var AnnotationKeys = []string{AnnotationInitData, AnnotationInitDataLegacy, AnnotationPolicy}
+
+// CDHSocket is where the confidential data hub listens in the guest.
+const CDHSocket = "unix:///run/confidential-containers/cdh.sock"
+
 // workloadKinds maps "<group>/<kind>" of the objects that run pods to the
 // path of their pod template (empty for a Pod itself).
 var workloadKinds = map[string][]string{
