@@ -101,7 +101,7 @@ func TestInitDataDecodeManifests(t *testing.T) {
 		}
 		return out
 	}
-	want, err := os.ReadFile("fixtures/azure-simple/expected/simple/initdata/default.toml")
+	want, err := os.ReadFile("fixtures/azure-simple/expected/openshift-1.13/simple/initdata/default.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,5 +59,6 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRenderCmd())
 	root.AddCommand(newInitDataCmd())
+	root.AddCommand(newSecretsCmd())
 	return root
 }

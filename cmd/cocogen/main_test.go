@@ -12,7 +12,7 @@ import (
 )
 
 // fieldErrorLine is "file:line: field.path: message".
-var fieldErrorLine = regexp.MustCompile(`^(cocogen: )?fixtures/invalid/[a-z-]+\.yaml:[0-9]+: [A-Za-z][A-Za-z0-9\[\]."/-]*: .+`)
+var fieldErrorLine = regexp.MustCompile(`^(cocogen: )?fixtures/invalid/[a-z0-9-]+\.yaml:[0-9]+: [A-Za-z][A-Za-z0-9\[\]."/-]*: .+`)
 
 // TestInvalidPatterns runs `cocogen render -o DIR` on every malformed
 // pattern kept in fixtures/invalid: each must exit 2, print exactly the
@@ -97,8 +97,37 @@ func TestFindingsAreLocated(t *testing.T) {
 	if code := run([]string{"render", "-f", "fixtures/baremetal-tdx/pattern.yaml"}, nil, &bytes.Buffer{}, &stderr); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	want := regexp.MustCompile(`(?m)^cocogen: warning: fixtures/baremetal-tdx/pattern\.yaml:[0-9]+: spec\.trustee\.referenceValues: no tdx_mr_td: `)
+	want := regexp.MustCompile(`(?m)^cocogen: warning: fixtures/baremetal-tdx/pattern\.yaml:[0-9]+: spec\.trustee\.referenceValues: no [a-z0-9_, ]+: pods on Intel TDX `)
 	if !want.MatchString(stderr.String()) {
-		t.Errorf("stderr lacks a located warning about tdx_mr_td:\n%s", stderr.String())
+		t.Errorf("stderr lacks a located warning about TDX reference values:\n%s", stderr.String())
+	}
+}
+
+// TestSecretsInit: key material goes only to a new directory outside the
+// pattern's repository, or to stdout.
+func TestSecretsInit(t *testing.T) {
+	t.Chdir("../..")
+	const pattern = "fixtures/azure-simple/pattern.yaml"
+	dir := filepath.Join(t.TempDir(), "kbs")
+	code, _, stderr := cli(t, "", "secrets", "init", "-f", pattern, "-o", dir)
+	if code != exitOK || !strings.Contains(stderr, "apply "+dir+"/secrets.yaml") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"secrets", "init", "-f", pattern, "-o", "out/kbs-secrets"}, // inside the repository
+		{"secrets", "init", "-f", pattern, "-o", dir},               // exists
+		{"secrets", "init", "-f", pattern},                          // where to?
+		{"secrets", "init", "-f", pattern, "-o", dir + "2", "--manifests"},
+	} {
+		if code, _, stderr := cli(t, "", args...); code != exitInvalid {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, exitInvalid, stderr)
+		}
+	}
+	if _, err := os.Stat("out/kbs-secrets"); !os.IsNotExist(err) {
+		t.Error("key material written inside the repository")
+	}
+	code, stdout, stderr := cli(t, "", "secrets", "init", "-f", pattern, "--manifests")
+	if code != exitOK || strings.Count(stdout, "kind: Secret") != 4 || !strings.Contains(stderr, "BEGIN CERTIFICATE") {
+		t.Errorf("--manifests: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }

@@ -40,6 +40,7 @@ func newRenderCmd() *cobra.Command {
 	f.StringVarP(&req.Path, "file", "f", "", "pattern file (.yaml, .yml, .json, .jsonnet)")
 	f.StringVarP(&outDir, "output-dir", "o", "", "write one file per object under this directory (replaced atomically) instead of a stream on stdout")
 	f.StringVar(&req.RepoRoot, "repo-root", "", "root of the pattern's git repository, which application paths are relative to (default: the nearest parent of the pattern holding .git, else its directory)")
+	f.StringVar(&req.Load.Release, "release", "", "render for this release line instead of the pattern's spec.release")
 	f.StringSliceVar(&req.Only, "only", nil, "keep only these directories of the tree (e.g. a cluster group's name, bootstrap/<group>), as the Argo CD plugin does for one cluster")
 	f.StringToStringVar(&req.Load.ExtStrs, "ext-str", nil, "Jsonnet external string variable (name=value)")
 	f.StringToStringVar(&req.Load.ExtCodes, "ext-code", nil, "Jsonnet external code variable (name=code)")

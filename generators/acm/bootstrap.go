@@ -12,6 +12,7 @@ import (
 
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/release"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
@@ -21,14 +22,6 @@ import (
 // for the first, creates what the argocd generator rendered into the
 // group's bootstrap directory (its root AppProject and root Application).
 // From then on the spoke's Argo CD syncs the group's directory by itself.
-
-// The OpenShift GitOps operator as published in the Red Hat catalog; its
-// default Argo CD instance, openshift-gitops, is what spokes sync with.
-const (
-	gitopsPackage   = "openshift-gitops-operator"
-	gitopsNamespace = "openshift-gitops-operator"
-	gitopsChannel   = "latest"
-)
 
 var bootstrapCompliance = compliance{
 	categories: "CM Configuration Management",
@@ -40,16 +33,19 @@ func (b *builder) gitopsPolicy(g group) manifest.Object {
 	musthave := func(obj map[string]any) any {
 		return map[string]any{"complianceType": "musthave", "objectDefinition": obj}
 	}
+	// The OpenShift GitOps operator as the release line pins it; its
+	// default Argo CD instance, openshift-gitops, is what spokes sync with.
+	sub := b.p.Line().Operators[release.OperatorGitOps]
 	gitops := &spec.Operator{
-		Name: gitopsPackage, Namespace: gitopsNamespace, Channel: gitopsChannel, InstallPlanApproval: "Automatic",
-		Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
+		Name: sub.Package, Namespace: sub.Namespace, Channel: sub.Channel, InstallPlanApproval: sub.InstallPlanApproval,
+		Source: sub.Source, SourceNamespace: sub.SourceNamespace, StartingCSV: sub.StartingCSV,
 	}
 	name := b.p.GitOpsPolicyName(g.ClusterGroup)
 	return b.policy(name, g.path, bootstrapCompliance, nil, b.configurationPolicy(name, map[string]any{
 		"object-templates": []any{
-			musthave(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": gitopsNamespace}}),
-			musthave(objects.OperatorGroup(map[string]any{"name": gitopsNamespace, "namespace": gitopsNamespace}, nil)),
-			musthave(objects.Subscription(map[string]any{"name": gitopsPackage, "namespace": gitopsNamespace}, gitops)),
+			musthave(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": gitops.Namespace}}),
+			musthave(objects.OperatorGroup(map[string]any{"name": gitops.Namespace, "namespace": gitops.Namespace}, sub.TargetNamespaces)),
+			musthave(objects.Subscription(map[string]any{"name": gitops.Name, "namespace": gitops.Namespace}, gitops)),
 		},
 	}))
 }

@@ -27,6 +27,7 @@ func platformObjects(p *spec.Pattern, g group) []manifest.Object {
 		meta := objects.Meta{Name: og.namespace, Namespace: og.namespace, Group: g.Name, Wave: waves.OperatorGroups}.Build(p)
 		out = append(out, manifest.Object{Dir: g.Dir(), Content: objects.OperatorGroup(meta, og.targets), Origin: g.origin(og.field)})
 	}
+	out = append(out, catalogSources(p, g)...)
 	for i := range g.Operators {
 		op := &g.Operators[i]
 		wave := waves.Subscriptions
@@ -38,6 +39,32 @@ func platformObjects(p *spec.Pattern, g group) []manifest.Object {
 	}
 	if g.KataConfig != nil {
 		out = append(out, kataConfig(p, g))
+	}
+	return out
+}
+
+// catalogSources are the OLM catalogs the group's subscriptions need that
+// OpenShift does not ship (the release line's Catalogs): they must serve
+// before the subscriptions resolve, so they sync with the OperatorGroups.
+func catalogSources(p *spec.Pattern, g group) []manifest.Object {
+	line := p.Line()
+	var out []manifest.Object
+	seen := map[string]bool{}
+	for i, op := range g.Operators {
+		c, ok := line.Catalogs[op.Source]
+		if !ok || op.SourceNamespace != c.Namespace || seen[c.Name] {
+			continue
+		}
+		seen[c.Name] = true
+		meta := objects.Meta{Name: c.Name, Namespace: c.Namespace, Group: g.Name, Wave: waves.OperatorGroups}.Build(p)
+		out = append(out, objects.New(g.Dir(), "operators.coreos.com/v1alpha1", "CatalogSource", meta, map[string]any{
+			"spec": map[string]any{
+				"sourceType":  "grpc",
+				"image":       c.Image,
+				"displayName": c.DisplayName,
+				"publisher":   c.Publisher,
+			},
+		}, g.origin(fmt.Sprintf(".operators[%d].source", i))))
 	}
 	return out
 }

@@ -139,11 +139,11 @@ func renderProfile(in *render.Input, ref spec.ProfileRef, out *manifest.Set) (*p
 	if n := len(r.Annotation); n > initdata.WarnAnnotationSize {
 		in.Warn(path, "init-data profile %q: annotation is %d KiB (above %d KiB); every pod object carries it, and Kubernetes allows %d KiB of annotations per object", prof.Name, n>>10, initdata.WarnAnnotationSize>>10, initdata.MaxAnnotationSize>>10)
 	}
-	if prof.KBS.URL == "" && p.Spec.Trustee.URL == "" {
+	if prof.KBS.URL == "" && p.KBSURL() == p.InClusterKBSURL() {
 		hub := p.HubGroup()
 		for _, u := range users {
 			if u.Group != hub {
-				in.Warn(path+".kbs.url", "init-data profile %q points %s at the hub's in-cluster KBS service (%s), which pods on group %q cannot reach; set spec.trustee.url to the KBS route", prof.Name, u.App.Name, p.InClusterKBSURL(), u.Group.Name)
+				in.Warn(path+".kbs.url", "init-data profile %q points %s at the hub's in-cluster KBS service (%s), which pods on group %q cannot reach; set spec.trustee.ingressDomain or spec.trustee.url", prof.Name, u.App.Name, p.InClusterKBSURL(), u.Group.Name)
 				break
 			}
 		}

@@ -205,7 +205,7 @@ func TestProfileOutputs(t *testing.T) {
 			t.Errorf("ConfigMap namespace %v", ns)
 		}
 		if get(cm, "data", "INITDATA") != r.Annotation || get(cm, "data", "DIGEST") != hex.EncodeToString(r.Digest) ||
-			get(cm, "data", "ALGORITHM") != "sha384" || get(cm, "data", "PCR8_HASH") != hex.EncodeToString(r.PCR8) ||
+			get(cm, "data", "ALGORITHM") != "sha256" || get(cm, "data", "PCR8_HASH") != hex.EncodeToString(r.PCR8) ||
 			get(cm, "data", "policy.rego") != r.Policy {
 			t.Errorf("ConfigMap data wrong: %v", get(cm, "data"))
 		}
@@ -265,8 +265,10 @@ func TestAnnotationConflicts(t *testing.T) {
 	if _, _, err := generate(t, p, repo); err == nil || !strings.Contains(err.Error(), "io.katacontainers.config.agent.policy") {
 		t.Errorf("legacy policy annotation: err = %v", err)
 	}
-	// With override the user's annotations are replaced, others kept.
-	p = pattern(t, "      - name: default\n        annotations: {override: true, legacyName: true, legacyPolicy: true}",
+	// With override the user's annotations are replaced, others kept. (A
+	// policy annotation takes a profile whose policy allows
+	// SetPolicyRequest: debug.)
+	p = pattern(t, "      - name: default\n        policy: {profile: debug}\n        annotations: {override: true, legacyPolicy: true}",
 		group("spoke", "workloads", app("c", "apps/legacy", "default")+app("d", "apps/conflict", "default")))
 	set, _, err := generate(t, p, repo)
 	if err != nil {
@@ -275,7 +277,7 @@ func TestAnnotationConflicts(t *testing.T) {
 	r := build(t, p, "default")
 	for _, dir := range []string{"apps/spoke/c", "apps/spoke/d"} {
 		ann, _ := get(find(set, dir, "Pod", "mine"), "metadata", "annotations").(map[string]any)
-		if ann[initdata.AnnotationInitDataLegacy] != r.Annotation || ann[initdata.AnnotationInitData] != nil {
+		if ann[initdata.AnnotationInitData] != r.Annotation || ann[initdata.AnnotationInitDataLegacy] != nil {
 			t.Errorf("%s: init-data annotations %v", dir, ann)
 		}
 		if pol, _ := base64.StdEncoding.DecodeString(fmt.Sprint(ann[initdata.AnnotationPolicy])); string(pol) != r.Policy {

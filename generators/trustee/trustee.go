@@ -1,69 +1,53 @@
 // Package trustee generates the Trustee Key Broker Service (KBS) of the hub
-// group for the Trustee operator: the KbsConfig custom resource and the
-// ConfigMaps it names (the KBS configuration, the resource and attestation
-// policies and the reference values), plus an ExternalSecret for every
-// secret the pattern says to fetch from a secret store.
+// group for the Trustee operator of the pattern's release line: the
+// KbsConfig custom resource and the ConfigMaps it names (the KBS
+// configuration, the attestation and resource policies and the reference
+// value store), the Route pods reach it by, and an ExternalSecret for every
+// Secret the pattern fetches from a secret store.
 //
-// The reference values include, for every init-data profile, the digests of
-// the exact document the init-data generator renders (computed here with
-// internal/profiles.Build, the same function), so the KBS accepts precisely the
-// init-data the pattern ships. Secret values never appear in the output:
-// Secrets are referenced by name.
+// Every format follows the line's Trustee (package release): the KBS
+// configuration is built from a strict mirror of the KBS's own types
+// (internal/kbsconfig) and checked against it before it is emitted; the
+// reference values hold, for every trusted init-data profile, its digest in
+// the form each TEE reports it, computed with internal/profiles.Build from
+// the same bytes the init-data generator renders. Secret values never
+// appear: Secrets are referenced by name.
 //
 // Everything syncs in wave waves.Trustee.
 package trustee
 
 import (
-	"bytes"
 	"context"
-	_ "embed"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
+	"net"
+	"net/url"
 	"strings"
 
+	"github.com/cocogen/cocogen/internal/kbsconfig"
 	"github.com/cocogen/cocogen/internal/objects"
-	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/release"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/pkg/waves"
 )
 
-// Names of the ConfigMaps the KbsConfig refers to, and their keys.
+// Names of the ConfigMaps the KbsConfig refers to; their keys and mount
+// paths are the release line's (release.Trustee).
 const (
 	KBSConfigMap          = "kbs-config"
-	KBSConfigKey          = "kbs-config.toml"
 	ResourcePolicyMap     = "resource-policy"
-	ResourcePolicyKey     = "policy.rego"
 	AttestationPolicyMap  = "attestation-policy"
-	AttestationPolicyKey  = "default_cpu.rego"
 	ReferenceValuesMap    = "rvps-reference-values"
-	ReferenceValuesKey    = "reference-values.json"
 	kbsConfigAPIVersion   = "confidentialcontainers.org/v1alpha1"
 	externalSecretVersion = "external-secrets.io/v1"
+	routeAPIVersion       = "route.openshift.io/v1"
+	// kbsService and kbsPort are the Service the operator creates for a
+	// KbsConfig (trustee-operator internal/controller/kbsconfig_controller.go
+	// newKbsService: kbs-service, port kbs-port 8080).
+	kbsService = "kbs-service"
+	kbsPort    = "kbs-port"
 )
-
-// ReferenceValuesExpiry is when the reference values cocogen writes expire.
-// RVPS requires an expiry; cocogen's values are replaced with every render,
-// so they are given one far enough away never to matter.
-const ReferenceValuesExpiry = "2100-01-01T00:00:00Z"
-
-var (
-	//go:embed rego/resource.rego
-	resourcePolicy string
-	//go:embed rego/attestation.rego
-	attestationPolicy string
-)
-
-// ResourcePolicy is the KBS resource policy cocogen emits.
-func ResourcePolicy() string { return resourcePolicy }
-
-// AttestationPolicy is the attestation (EAR appraisal) policy cocogen emits.
-func AttestationPolicy() string { return attestationPolicy }
 
 // Name is the generator's name.
 const Name = "trustee"
@@ -84,26 +68,79 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 	if hub == nil {
 		return nil // Trustee runs outside the pattern, at spec.trustee.url
 	}
-	t := &p.Spec.Trustee
+	line := release.MustGet(p.Spec.Release)
+	t, lt := &p.Spec.Trustee, &line.Trustee
 	b := &builder{p: p, hub: hub}
-	rv, err := ReferenceValues(p)
+	trusted, err := trustedProfiles(p)
 	if err != nil {
 		return err
 	}
-	warnUnmeasuredBoot(in, p)
+	cfg, err := renderKBSConfig(p, line)
+	if err != nil {
+		return err
+	}
+	rv, err := ReferenceValues(p, line)
+	if err != nil {
+		return err
+	}
+	rp, err := ResourcePolicy(p, trusted)
+	if err != nil {
+		return err
+	}
+	warnUnaffirmable(in, p)
+	warnTrustDebug(in, p)
+	warnIndistinguishable(in, p, trusted)
 	out.Add(
-		b.configMap(KBSConfigMap, KBSConfigKey, KBSConfig(p), "spec.trustee"),
-		b.configMap(ResourcePolicyMap, ResourcePolicyKey, resourcePolicy, "spec.trustee"),
-		b.configMap(AttestationPolicyMap, AttestationPolicyKey, attestationPolicy, "spec.trustee"),
-		b.configMap(ReferenceValuesMap, ReferenceValuesKey, rv, "spec.trustee.referenceValues"),
+		b.configMap(KBSConfigMap, lt.KBSConfigKey, cfg, "spec.trustee"),
+		b.configMap(ResourcePolicyMap, lt.ResourcePolicyKey, rp, "spec.trustee.resources"),
+		b.configMap(AttestationPolicyMap, lt.AttestationPolicyKey, attestationPolicy, "spec.trustee"),
+		b.configMap(ReferenceValuesMap, lt.ReferenceValuesKey, rv, "spec.trustee.referenceValues"),
 		b.kbsConfig(),
 	)
+	if route, ok := b.route(); ok {
+		out.Add(route)
+	}
+	var generated []string
 	for _, s := range secretsOf(t) {
-		if s.RemoteKey != "" {
+		switch s.SourceOf() {
+		case spec.SourceExternal:
 			out.Add(b.externalSecret(s.TrusteeSecret, s.Name == t.TLSSecret.Name, s.path))
+		case spec.SourceGenerate:
+			generated = append(generated, s.Name)
 		}
 	}
+	if len(generated) > 0 {
+		in.Note("spec.trustee", "the KBS needs Secrets %s in namespace %s before it starts: make them once with `cocogen secrets init -f <pattern> -o <dir outside the repository>` and apply them to the hub", strings.Join(generated, ", "), t.Namespace)
+	}
 	return nil
+}
+
+// renderKBSConfig renders kbs-config.toml and holds it to the line's KBS:
+// a configuration the mirror refuses, or that would not start, is a bug in
+// cocogen, never shipped.
+func renderKBSConfig(p *spec.Pattern, line *release.Line) (string, error) {
+	data, err := kbsconfig.Marshal(KBSConfig(p, line), []string{
+		fmt.Sprintf("KBS configuration rendered by cocogen for pattern %q, release line %s", p.Metadata.Name, line.Name),
+		fmt.Sprintf("(KBS from %s). HTTPS only; admin API %s; tokens trusted only when", line.Trustee.KBSSource, map[bool]string{true: "open to the admin key", false: "off"}[p.Spec.Trustee.AdminAPI]),
+		"signed by the token signer's certificate; policies and reference values are",
+		"the files the Trustee operator mounts from this pattern's ConfigMaps.",
+	})
+	if err != nil {
+		return "", fmt.Errorf("encoding kbs-config.toml: %w", err)
+	}
+	cfg, ignored, err := kbsconfig.Decode(data, kbsImage(line))
+	if err == nil && len(ignored) > 0 {
+		err = fmt.Errorf("keys the KBS ignores: %v", ignored)
+	}
+	if err == nil {
+		if ps := kbsconfig.Check(cfg); len(ps) > 0 {
+			err = ps
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("kbs-config.toml would not work with the KBS of %s:\n%w", line.Name, err)
+	}
+	return string(data), nil
 }
 
 // secretField is a Secret the KBS uses, with its field path.
@@ -121,7 +158,7 @@ func secretsOf(t *spec.Trustee) []secretField {
 		{t.TokenSigner.CertSecret, "spec.trustee.tokenSigner.certSecret"},
 	}
 	for i, r := range t.Resources {
-		out = append(out, secretField{r, fmt.Sprintf("spec.trustee.resources[%d]", i)})
+		out = append(out, secretField{r.Secret(), fmt.Sprintf("spec.trustee.resources[%d]", i)})
 	}
 	return out
 }
@@ -131,9 +168,9 @@ type builder struct {
 	hub *spec.ClusterGroup
 }
 
-// meta is the metadata of every Trustee object; custom marks the Trustee
-// and External Secrets kinds, whose CRDs arrive with their operators in an
-// earlier wave of the same sync.
+// meta is the metadata of every Trustee object; custom marks the Trustee,
+// Route and External Secrets kinds, whose CRDs arrive with their operators
+// in an earlier wave of the same sync.
 func (b *builder) meta(name string, custom bool) map[string]any {
 	return objects.Meta{Name: name, Namespace: b.p.Spec.Trustee.Namespace, Group: b.hub.Name, Wave: waves.Trustee, CustomResource: custom}.Build(b.p)
 }
@@ -169,6 +206,41 @@ func (b *builder) kbsConfig() manifest.Object {
 	return objects.New(b.hub.Dir(), kbsConfigAPIVersion, "KbsConfig", b.meta(t.KbsConfigName, true), map[string]any{"spec": s}, manifest.Origin{Spec: "spec.trustee"})
 }
 
+// route exposes the KBS outside the hub through the OpenShift router,
+// passing TLS through to the KBS (which serves the certificate init-data
+// pins). It is emitted for a ClusterIP service reached on port 443: the
+// host is the default one in spec.trustee.ingressDomain, or the host of
+// spec.trustee.url (a custom host: the Argo CD controller then needs
+// permission for routes/custom-host).
+func (b *builder) route() (manifest.Object, bool) {
+	t := &b.p.Spec.Trustee
+	if t.ServiceType != "ClusterIP" {
+		return manifest.Object{}, false
+	}
+	var host string
+	if t.URL != "" {
+		u, err := url.Parse(t.URL)
+		if err != nil || (u.Port() != "" && u.Port() != "443") {
+			return manifest.Object{}, false // reached some other way
+		}
+		if h := u.Hostname(); h != b.p.KBSRouteHost() {
+			host = h
+		}
+		if net.ParseIP(host) != nil {
+			return manifest.Object{}, false
+		}
+	}
+	rs := map[string]any{
+		"to":   map[string]any{"kind": "Service", "name": kbsService, "weight": int64(100)},
+		"port": map[string]any{"targetPort": kbsPort},
+		"tls":  map[string]any{"termination": "passthrough", "insecureEdgeTerminationPolicy": "None"},
+	}
+	if host != "" {
+		rs["host"] = host
+	}
+	return objects.New(b.hub.Dir(), routeAPIVersion, "Route", b.meta(spec.KBSRouteName, true), map[string]any{"spec": rs}, manifest.Origin{Spec: "spec.trustee"}), true
+}
+
 // externalSecret has External Secrets create the Secret from the store:
 // every property of the remote key becomes a key of the Secret.
 func (b *builder) externalSecret(s spec.TrusteeSecret, tls bool, field string) manifest.Object {
@@ -185,187 +257,6 @@ func (b *builder) externalSecret(s spec.TrusteeSecret, tls bool, field string) m
 			"dataFrom":        []any{map[string]any{"extract": map[string]any{"key": s.RemoteKey}}},
 		},
 	}, manifest.Origin{Spec: field})
-}
-
-// Paths inside the KBS container where the Trustee operator mounts what
-// the KbsConfig names.
-const (
-	httpsKeyPath     = "/etc/https-key/tls.key"
-	httpsCertPath    = "/etc/https-cert/tls.crt"
-	authPublicKey    = "/etc/auth-secret/publicKey"
-	tokenKeyPath     = "/etc/attestation-key/token.key"
-	tokenCertPath    = "/etc/attestation-cert/token.crt"
-	asWorkDir        = "/opt/confidential-containers/attestation-service"
-	asPolicyDir      = "/opt/confidential-containers/attestation-service/policies"
-	referenceValues  = "/opt/confidential-containers/rvps/reference-values/" + ReferenceValuesKey
-	repositoryDir    = "/opt/confidential-containers/kbs/repository"
-	resourcePolicyAt = "/opt/confidential-containers/opa/" + ResourcePolicyKey
-)
-
-// KBSConfig is the KBS configuration (kbs-config.toml): HTTPS only, the
-// admin API authenticated by the admin public key, the built-in attestation
-// service issuing EAR tokens appraised by the attestation policy against
-// the RVPS reference values, and secrets served from the repository the
-// operator fills with the KbsConfig's secret resources.
-func KBSConfig(p *spec.Pattern) string {
-	t := &p.Spec.Trustee
-	var b strings.Builder
-	fmt.Fprintf(&b, "# KBS configuration rendered by cocogen for pattern %q.\n", p.Metadata.Name)
-	b.WriteString("[http_server]\n")
-	b.WriteString("sockets = [\"0.0.0.0:8080\"]\n")
-	b.WriteString("insecure_http = false\n")
-	fmt.Fprintf(&b, "private_key = %q\n", httpsKeyPath)
-	fmt.Fprintf(&b, "certificate = %q\n", httpsCertPath)
-	b.WriteString("\n[admin]\n")
-	b.WriteString("insecure_api = false\n")
-	fmt.Fprintf(&b, "auth_public_key = %q\n", authPublicKey)
-	b.WriteString("\n# Tokens are signed by the built-in attestation service with the key in\n")
-	b.WriteString("# the token signer Secret; the KBS accepts only tokens whose header key\n")
-	b.WriteString("# chains to its certificate, never a key a token brings along.\n")
-	b.WriteString("[attestation_token]\n")
-	fmt.Fprintf(&b, "trusted_certs_paths = [%q]\n", tokenCertPath)
-	b.WriteString("attestation_token_type = \"CoCo\"\n")
-	b.WriteString("\n[attestation_service]\n")
-	b.WriteString("type = \"coco_as_builtin\"\n")
-	fmt.Fprintf(&b, "work_dir = %q\n", asWorkDir)
-	b.WriteString("policy_engine = \"opa\"\n")
-	b.WriteString("\n[attestation_service.attestation_token_broker]\n")
-	b.WriteString("type = \"Ear\"\n")
-	fmt.Fprintf(&b, "policy_dir = %q\n", asPolicyDir)
-	b.WriteString("\n[attestation_service.attestation_token_broker.signer]\n")
-	fmt.Fprintf(&b, "key_path = %q\n", tokenKeyPath)
-	fmt.Fprintf(&b, "cert_path = %q\n", tokenCertPath)
-	b.WriteString("\n[attestation_service.attestation_token_config]\n")
-	fmt.Fprintf(&b, "duration_min = %d\n", *t.TokenDurationMinutes)
-	b.WriteString("\n[attestation_service.rvps_config]\n")
-	b.WriteString("type = \"BuiltIn\"\n")
-	b.WriteString("\n[attestation_service.rvps_config.storage]\n")
-	b.WriteString("type = \"LocalJson\"\n")
-	fmt.Fprintf(&b, "file_path = %q\n", referenceValues)
-	b.WriteString("\n[[plugins]]\n")
-	b.WriteString("name = \"resource\"\n")
-	b.WriteString("type = \"LocalFs\"\n")
-	fmt.Fprintf(&b, "dir_path = %q\n", repositoryDir)
-	b.WriteString("\n[policy_engine]\n")
-	fmt.Fprintf(&b, "policy_path = %q\n", resourcePolicyAt)
-	return b.String()
-}
-
-// ReferenceValue is one RVPS reference value (the LocalJson storage format).
-type ReferenceValue struct {
-	Version   string      `json:"version"`
-	Name      string      `json:"name"`
-	Expired   string      `json:"expired"`
-	HashValue []HashValue `json:"hash-value"`
-}
-
-// HashValue is one accepted value of a reference value.
-type HashValue struct {
-	Alg   string `json:"alg"`
-	Value string `json:"value"`
-}
-
-// ReferenceValues renders reference-values.json: the pattern's own
-// reference values and the values the init-data documents yield in each
-// TEE. init_data lists every profile's digest; the TEE-specific values list
-// only the profiles of the workload groups running in that TEE, so a
-// document is accepted only where the pattern ships it:
-//
-//	init_data               the digest (profile algorithm), hex
-//	init_data_pcr08         Azure vTPM PCR8, hex           (Azure groups)
-//	init_data_host_data     SNP HOSTDATA, hex and base64   (bare-metal SNP)
-//	init_data_mr_config_id  TDX MRCONFIGID, hex            (bare-metal TDX)
-func ReferenceValues(p *spec.Pattern) (string, error) {
-	values := map[string][]HashValue{}
-	tees := workloadTEEs(p)
-	for _, ref := range p.InitDataProfiles() {
-		prof := ref.Profile
-		r, err := profiles.Build(p, ref)
-		if err != nil {
-			return "", err
-		}
-		add := func(name, alg string, v string) {
-			values[name] = append(values[name], HashValue{Alg: alg, Value: v})
-		}
-		add("init_data", r.Algorithm, hex.EncodeToString(r.Digest))
-		if tees[spec.PlatformAzure][prof.Name] {
-			add("init_data_pcr08", "sha256", hex.EncodeToString(r.PCR8))
-		}
-		if tees[spec.TEESNP][prof.Name] {
-			hd := r.HostData()
-			add("init_data_host_data", r.Algorithm, hex.EncodeToString(hd[:]))
-			add("init_data_host_data", r.Algorithm, base64.StdEncoding.EncodeToString(hd[:]))
-		}
-		if tees[spec.TEETDX][prof.Name] {
-			mr := r.MRConfigID()
-			add("init_data_mr_config_id", r.Algorithm, hex.EncodeToString(mr[:]))
-		}
-	}
-	for name, vals := range p.Spec.Trustee.ReferenceValues {
-		for _, v := range vals {
-			// RVPS requires an algorithm; for measurements given by the
-			// pattern it is informational.
-			values[name] = append(values[name], HashValue{Alg: "sha256", Value: v})
-		}
-	}
-	list := make([]ReferenceValue, 0, len(values))
-	for _, n := range slices.Sorted(maps.Keys(values)) {
-		list = append(list, ReferenceValue{Version: "0.1.0", Name: n, Expired: ReferenceValuesExpiry, HashValue: values[n]})
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(list); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
-}
-
-// workloadTEEs maps each TEE confidential pods of the pattern run in (azure
-// for Azure peer pods behind a vTPM, snp and tdx for bare metal) to the
-// init-data profiles its groups use.
-func workloadTEEs(p *spec.Pattern) map[string]map[string]bool {
-	tees := map[string]map[string]bool{}
-	for i := range p.Spec.ClusterGroups {
-		g := &p.Spec.ClusterGroups[i]
-		if !g.HasRole(spec.RoleWorkloads) {
-			continue
-		}
-		var tee string
-		switch g.Platform.Type {
-		case spec.PlatformAzure:
-			tee = spec.PlatformAzure
-		case spec.PlatformBareMetal:
-			tee = g.Platform.BareMetal.TEE
-		default:
-			continue
-		}
-		if tees[tee] == nil {
-			tees[tee] = map[string]bool{}
-		}
-		for _, prof := range p.GroupInitDataProfiles(g) {
-			tees[tee][prof.Name] = true
-		}
-	}
-	return tees
-}
-
-// bootReferences are the reference values the attestation policy needs to
-// affirm the boot chain ("executables") on each TEE.
-var bootReferences = map[string]string{
-	spec.PlatformAzure: "azure_pcr11",
-	spec.TEESNP:        "snp_launch_measurement",
-	spec.TEETDX:        "tdx_mr_td",
-}
-
-func warnUnmeasuredBoot(in *render.Input, p *spec.Pattern) {
-	tees := workloadTEEs(p)
-	for _, tee := range []string{spec.PlatformAzure, spec.TEESNP, spec.TEETDX} {
-		name := bootReferences[tee]
-		if tees[tee] != nil && len(p.Spec.Trustee.ReferenceValues[name]) == 0 {
-			in.Warn("spec.trustee.referenceValues", "no %s: the KBS cannot affirm the boot chain of %s pods and will release no secrets to them until it is set", name, tee)
-		}
-	}
 }
 
 var _ render.Generator = (*Generator)(nil)

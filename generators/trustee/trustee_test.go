@@ -3,56 +3,60 @@ package trustee_test
 import (
 	"crypto/sha256"
 	"crypto/sha512"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"hash"
-	"path"
-	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	toml "github.com/pelletier/go-toml/v2"
 
 	"github.com/cocogen/cocogen/generators/trustee"
+	"github.com/cocogen/cocogen/internal/kbsconfig"
 	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/release"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/schema"
 	"github.com/cocogen/cocogen/pkg/spec"
-	"github.com/cocogen/cocogen/pkg/waves"
 )
 
 // pattern has a hub, Azure peer-pod spokes and bare-metal SNP and TDX
-// groups, three init-data profiles with different algorithms, and secrets
-// both fetched by External Secrets and pre-existing.
-const pattern = `apiVersion: cocogen.dev/v1alpha1
-kind: Pattern
-metadata:
-  name: coco
-spec:
-  source:
-    repoURL: https://github.com/example/coco.git
+// groups, init-data profiles with each algorithm and a debug one, and
+// resources for some profiles only.
+var pattern = testkit.Pattern{Name: "coco", Spec: `
   trustee:
-    url: https://kbs-trustee-operator-system.apps.hub.example.com
-    serviceType: LoadBalancer
+    ingressDomain: apps.hub.example.com
+    serviceType: ClusterIP
     tokenDurationMinutes: 3
     tlsSecret: {name: kbs-https, remoteKey: hub/kbs/https}
     secretStore: {name: vault-backend}
     resources:
-      - {name: kbsres1, remoteKey: hub/kbs/kbsres1}
-      - {name: security-policy}
+      - {name: kbsres1, remoteKey: hub/kbs/kbsres1, profiles: [default]}
+      - {name: bare-metal-key, source: existing, profiles: [strict256, wide]}
     referenceValues:
-      azure_pcr11: ["25f988b8b92a8394ee6c2413fe7bde77929ec143151df0a582f52d6c7ccba94c"]
-      snp_launch_measurement: ["Cwa8qBJimP2freTTrrpvAZVbEQEyAhPY4fZGgSn9z4qtt0CAGmcS+Otz96qQZ92k"]
-      tdx_mr_td: ["a6c9a329848900230bc81678b81d0d64ae88e20be8f73c848da7e2bd025558ef38b5319096e6d78633a3f2a3a804f729"]
+      snp_pcr11: ["25f988b8b92a8394ee6c2413fe7bde77929ec143151df0a582f52d6c7ccba94c"]
+      tcb_bootloader: ["3"]
+      tcb_microcode: ["115"]
+      tcb_snp: ["8"]
+      tcb_tee: ["0"]
+      snp_launch_measurement: ["0b06bca8126298fd9fade4d3aeba7bc9555b11013102138fe1f646a09fcf8aaded2d008066d12f8eb73dfb2a9d08ef8d"]
+      snp_bootloader: ["3"]
+      snp_microcode: ["115"]
+      snp_snp_svn: ["8"]
+      snp_tee_svn: ["0"]
+      mr_td: ["a6c9a329848900230bc81678b81d0d64ae88e20be8f73c848da7e2bd025558ef38b5319096e6d78633a3f2a3a804f729"]
+      rtmr_1: ["b1"]
+      rtmr_2: ["b2"]
+      xfam: ["e718060000000000"]
   initData:
     profiles:
       - name: default
+      - name: debugging
+        policy: {profile: debug}
       - name: strict256
         algorithm: sha256
+        policy: {allowLogs: false}
       - name: wide
         algorithm: sha512
   clusterGroups:
@@ -65,167 +69,196 @@ spec:
       selector: {matchLabels: {cloud: azure}}
       platform: {type: azure}
       applications:
-        - name: hello
-          namespace: hello
-          source: {path: apps/hello-openshift/confidential}
-          confidential: {initData: default}
+        - {name: hello, namespace: hello, source: {path: apps/hello-openshift/confidential}, confidential: {initData: default}}
+        - {name: debug, namespace: debug, source: {path: apps/hello-openshift/confidential}, confidential: {initData: debugging}}
     - name: snp
       roles: [workloads]
       selector: {matchLabels: {tee: snp}}
       platform: {type: baremetal, baremetal: {tee: snp}}
       applications:
-        - name: hello
-          namespace: hello
-          source: {path: apps/hello-openshift/confidential}
-          confidential: {initData: strict256}
+        - {name: hello, namespace: hello, source: {path: apps/hello-openshift/confidential}, confidential: {initData: strict256}}
     - name: tdx
       roles: [workloads]
       selector: {matchLabels: {tee: tdx}}
       platform: {type: baremetal, baremetal: {tee: tdx}}
       applications:
-        - name: hello
-          namespace: hello
-          source: {path: apps/hello-openshift/confidential}
-          confidential: {initData: wide}
-`
+        - {name: hello, namespace: hello, source: {path: apps/hello-openshift/confidential}, confidential: {initData: wide}}
+`}.YAML()
 
-var (
-	load      = testkit.Load
-	renderAll = testkit.Render
-	find      = testkit.Find
-)
+// onLines loads doc once per release line.
+func onLines(t *testing.T, doc string) map[*release.Line]*spec.Pattern {
+	t.Helper()
+	out := map[*release.Line]*spec.Pattern{}
+	for _, line := range release.All() {
+		p, err := spec.Parse("pattern.yaml", []byte(doc), spec.LoadOptions{Release: line.Name})
+		if err != nil {
+			t.Fatalf("%s:\n%v", line.Name, err)
+		}
+		out[line] = p
+	}
+	return out
+}
 
-// generate runs the Trustee generator alone.
+// generate runs the Trustee generator alone and returns its warnings.
 func generate(t *testing.T, p *spec.Pattern) (*manifest.Set, []render.Finding) {
 	t.Helper()
 	set, in, err := testkit.Generate(t, trustee.New(), p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return set, in.Findings()
+	var warnings []render.Finding
+	for _, f := range in.Findings() {
+		if f.Severity == render.Warning {
+			warnings = append(warnings, f)
+		}
+	}
+	return set, warnings
 }
 
 func data(t *testing.T, o manifest.Object, key string) string {
 	t.Helper()
-	s, ok := o.Content["data"].(map[string]any)[key].(string)
+	s, ok := testkit.Get(o.Content, "data", key).(string)
 	if !ok {
 		t.Fatalf("%s has no data key %s", o.ID(), key)
 	}
 	return s
 }
 
-// TestReferenceValuesMatchRenderedDocuments recomputes, from the init-data
-// documents in the render (and independently of pkg/initdata), every value
-// the TEEs measure, and requires the reference values to be exactly those.
-func TestReferenceValuesMatchRenderedDocuments(t *testing.T) {
-	res := renderAll(t, load(t, pattern))
-	want := map[string][]string{}
-	docs := 0
-	for _, f := range res.Set.Files {
-		if path.Dir(f.Path) != "hub/initdata" || path.Ext(f.Path) != ".toml" {
-			continue
-		}
-		docs++
-		var doc struct {
-			Algorithm string `toml:"algorithm"`
-		}
-		if err := toml.Unmarshal(f.Data, &doc); err != nil {
-			t.Fatalf("%s: %v", f.Path, err)
-		}
-		h := map[string]func() hash.Hash{"sha256": sha256.New, "sha384": sha512.New384, "sha512": sha512.New}[doc.Algorithm]
-		if h == nil {
-			t.Fatalf("%s: algorithm %q", f.Path, doc.Algorithm)
-		}
-		d := sum(h(), f.Data)
-		inner := sha256.Sum256(f.Data)
-		pcr8 := sum(sha256.New(), append(make([]byte, 32), inner[:]...))
-		hostData := fit(d, 32)
-		want["init_data"] = append(want["init_data"], doc.Algorithm+":"+hex.EncodeToString(d))
-		// Each TEE accepts the documents of the groups running in it.
-		switch strings.TrimSuffix(path.Base(f.Path), ".toml") {
-		case "default": // group azure
-			want["init_data_pcr08"] = append(want["init_data_pcr08"], "sha256:"+hex.EncodeToString(pcr8))
-		case "strict256": // group snp
-			want["init_data_host_data"] = append(want["init_data_host_data"],
-				doc.Algorithm+":"+hex.EncodeToString(hostData), doc.Algorithm+":"+base64.StdEncoding.EncodeToString(hostData))
-		case "wide": // group tdx
-			want["init_data_mr_config_id"] = append(want["init_data_mr_config_id"], doc.Algorithm+":"+hex.EncodeToString(fit(d, 48)))
-		default:
-			t.Fatalf("unexpected document %s", f.Path)
-		}
-	}
-	if docs != 3 {
-		t.Fatalf("want the 3 init-data documents in hub/initdata, found %d", docs)
-	}
-	for _, name := range []string{"azure_pcr11", "snp_launch_measurement", "tdx_mr_td"} {
-		for _, v := range load(t, pattern).Spec.Trustee.ReferenceValues[name] {
-			want[name] = append(want[name], "sha256:"+v)
-		}
-	}
+func imageOf(line *release.Line) kbsconfig.Image {
+	i := line.Trustee.KBSImage
+	return kbsconfig.Image{Name: i.Name, AttestationServices: i.AttestationServices, Plugins: i.Plugins, ResourceBackends: i.ResourceBackends}
+}
 
-	cm := find(t, res.Set, "ConfigMap", "trustee-operator-system", "rvps-reference-values")
-	var rvs []trustee.ReferenceValue
-	dec := json.NewDecoder(strings.NewReader(data(t, cm, "reference-values.json")))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rvs); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string][]string{}
-	for _, rv := range rvs {
-		if rv.Version != "0.1.0" || rv.Expired != trustee.ReferenceValuesExpiry {
-			t.Errorf("%s: version %q expired %q", rv.Name, rv.Version, rv.Expired)
-		}
-		if _, dup := got[rv.Name]; dup {
-			t.Errorf("reference value %s listed twice", rv.Name)
-		}
-		for _, hv := range rv.HashValue {
-			got[rv.Name] = append(got[rv.Name], hv.Alg+":"+hv.Value)
-		}
-	}
-	for _, m := range []map[string][]string{want, got} {
-		for _, v := range m {
-			sort.Strings(v)
-		}
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("reference values (-recomputed +rendered):\n%s", diff)
-	}
-
-	// The same digests are what the ConfigMaps the pods' init-data and the
-	// spokes' copies come from carry.
-	for _, o := range res.Set.Objects {
-		if o.Kind() == "ConfigMap" && strings.HasPrefix(o.Name(), "initdata-") {
-			if d := data(t, o, "DIGEST"); !contains(got["init_data"], data(t, o, "ALGORITHM")+":"+d) {
-				t.Errorf("%s: digest %s is not a reference value", o.ID(), d)
+// TestKBSConfigFollowsTheLine decodes the rendered kbs-config.toml with
+// the strict mirror of each line's KBS and checks that every path in it is
+// where that line's operator mounts the file.
+func TestKBSConfigFollowsTheLine(t *testing.T) {
+	for line, p := range onLines(t, pattern) {
+		t.Run(line.Name, func(t *testing.T) {
+			set, _ := generate(t, p)
+			cm := testkit.Find(t, set, "ConfigMap", "trustee-operator-system", trustee.KBSConfigMap)
+			cfg, ignored, err := kbsconfig.Decode([]byte(data(t, cm, line.Trustee.KBSConfigKey)), imageOf(line))
+			if err != nil || len(ignored) > 0 {
+				t.Fatalf("the line's KBS refuses or ignores: %v %v", err, ignored)
 			}
-			if d := data(t, o, "PCR8_HASH"); o.Name() == "initdata-default" && !contains(got["init_data_pcr08"], "sha256:"+d) {
-				t.Errorf("%s: PCR8 %s is not a reference value", o.ID(), d)
+			if ps := kbsconfig.Check(cfg); len(ps) > 0 {
+				t.Fatalf("the KBS would not start: %v", ps)
 			}
-		}
+			lt := line.Trustee
+			h := cfg.HTTPServer
+			if h.InsecureHTTP || h.PrivateKey != lt.HTTPSKeyDir+"/tls.key" || h.Certificate != lt.HTTPSCertDir+"/tls.crt" {
+				t.Errorf("KBS must serve HTTPS with the TLS Secret: %+v", h)
+			}
+			if cfg.Admin.AuthorizationMode != kbsconfig.AdminDenyAll {
+				t.Errorf("admin API open by default: %+v", cfg.Admin)
+			}
+			// Tokens verify only against the signer's certificate.
+			tok := cfg.AttestationToken
+			if tok.InsecureHeaderJWK || !slices.Equal(tok.TrustedCertsPaths, []string{lt.TokenCertDir + "/token.crt"}) {
+				t.Errorf("attestation_token %+v", tok)
+			}
+			as := cfg.AttestationService
+			if as.Type != kbsconfig.ASBuiltin || *as.AttestationTokenBroker.DurationMin != 3 ||
+				as.AttestationTokenBroker.Signer.KeyPath != lt.TokenKeyDir+"/token.key" || as.AttestationTokenBroker.Signer.CertPath != lt.TokenCertDir+"/token.crt" {
+				t.Errorf("attestation service %+v", as)
+			}
+			// The KBS finds the files the operator mounts: the reference
+			// values as the LocalJson store, policies and resources below
+			// the LocalFs storage directory.
+			sb := cfg.StorageBackend
+			if as.RVPSConfig.StorageType != "LocalJson" || sb.Backends.LocalJSON.FileDirPath+"/reference_value" != lt.ReferenceValuesPath {
+				t.Errorf("RVPS store is not %s: %+v %+v", lt.ReferenceValuesPath, as.RVPSConfig, sb.Backends.LocalJSON)
+			}
+			if sb.StorageType != "LocalFs" || sb.Backends.LocalFS.DirPath+"/kbs/"+lt.ResourcePolicyKey != lt.ResourcePolicyPath ||
+				sb.Backends.LocalFS.DirPath+"/attestation_service_policy/"+lt.AttestationPolicyKey != lt.AttestationPolicyPath {
+				t.Errorf("policies are not read where the operator mounts them: %+v", sb)
+			}
+			if len(cfg.Plugins) != 1 || cfg.Plugins[0].StorageBackendType != "kvstorage" {
+				t.Errorf("plugins %+v", cfg.Plugins)
+			}
+			if v := as.VerifierConfig; v == nil || v.SNPVerifier == nil || v.DCAPVerifier == nil {
+				t.Errorf("no verifier settings for the SNP and TDX groups: %+v", v)
+			}
+		})
+	}
+	// With the admin API on, requests signed by the admin key may use it.
+	p := testkit.Load(t, strings.Replace(pattern, "    serviceType: ClusterIP\n", "    serviceType: ClusterIP\n    adminAPI: true\n", 1))
+	cfg := trustee.KBSConfig(p, release.MustGet(p.Spec.Release))
+	if cfg.Admin.AuthorizationMode != kbsconfig.AdminAuthenticatedAuthorization || cfg.Admin.Authentication.BearerJWT.IdentityProviders[0].PublicKeyURI != "/etc/auth-secret/publicKey" {
+		t.Errorf("admin API %+v", cfg.Admin)
+	}
+	if ps := kbsconfig.Check(cfg); len(ps) > 0 {
+		t.Errorf("admin API configuration would not start: %v", ps)
 	}
 }
 
-// TestOnlyMeasuredTEEs: reference values exist only for the TEEs the
-// pattern's workloads run in.
-func TestOnlyMeasuredTEEs(t *testing.T) {
-	doc := pattern[:strings.Index(pattern, "    - name: snp\n")]
-	rv, err := trustee.ReferenceValues(load(t, doc))
+// TestReferenceValuesMatchRenderedDocuments recomputes, from the init-data
+// documents in the rendered tree, what each TEE reports (Azure PCR8, SNP
+// HOSTDATA, TDX MRCONFIGID) and requires exactly those in the reference
+// value store, decoded in the line's layout; the debug profile's digest is
+// never there unless the pattern trusts debug profiles.
+func TestReferenceValuesMatchRenderedDocuments(t *testing.T) {
+	for line, p := range onLines(t, pattern) {
+		t.Run(line.Name, func(t *testing.T) {
+			res := testkit.Render(t, p)
+			docs := map[string][]byte{}
+			for _, f := range res.Set.Files {
+				if strings.HasPrefix(f.Path, "hub/initdata/") && strings.HasSuffix(f.Path, ".toml") {
+					docs[strings.TrimSuffix(strings.TrimPrefix(f.Path, "hub/initdata/"), ".toml")] = f.Data
+				}
+			}
+			digest := func(name string, h func() hash.Hash) []byte { x := h(); x.Write(docs[name]); return x.Sum(nil) }
+			fit := func(d []byte, n int) []byte { out := make([]byte, n); copy(out, d); return out }
+			pcr8 := func(name string) string {
+				d := digest(name, sha256.New)
+				return hex.EncodeToString(func() []byte { x := sha256.New(); x.Write(make([]byte, 32)); x.Write(d); return x.Sum(nil) }())
+			}
+			want := map[string][]any{
+				"init_data_pcr08":        {pcr8("default")},
+				"init_data_host_data":    {hex.EncodeToString(fit(digest("strict256", sha256.New), 32))},
+				"init_data_mr_config_id": {hex.EncodeToString(fit(digest("wide", sha512.New), 48))},
+			}
+			cm := testkit.Find(t, res.Set, "ConfigMap", "trustee-operator-system", trustee.ReferenceValuesMap)
+			rvs, err := trustee.DecodeReferenceValues(data(t, cm, line.Trustee.ReferenceValuesKey), line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, values := range want {
+				rv := rvs[name]
+				if rv.Name != name || rv.Version != "0.1.0" || rv.Expiration != "2100-01-01T00:00:00Z" {
+					t.Errorf("%s: record %+v", name, rv)
+				}
+				if diff := cmp.Diff(values, rv.Value); diff != "" {
+					t.Errorf("%s (-recomputed +rendered):\n%s", name, diff)
+				}
+			}
+			if got := rvs["snp_bootloader"].Value; !cmp.Equal(got, []any{float64(3)}) {
+				t.Errorf("snp_bootloader = %#v, want the number the SNP verifier reports", got)
+			}
+			if got := rvs["tcb_bootloader"].Value; !cmp.Equal(got, []any{"3"}) {
+				t.Errorf("tcb_bootloader = %#v, want the string Azure reports", got)
+			}
+			if len(docs["debugging"]) == 0 || slices.Contains(rvs["init_data_pcr08"].Value.([]any), any(pcr8("debugging"))) {
+				t.Error("the debug profile's PCR8 is a reference value")
+			}
+		})
+	}
+	trusting := testkit.Load(t, strings.Replace(pattern, "    serviceType: ClusterIP\n", "    serviceType: ClusterIP\n    trustDebug: true\n", 1))
+	rv, err := trustee.ReferenceValues(trusting, release.MustGet(trusting.Spec.Release))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, absent := range []string{`"init_data_host_data"`, `"init_data_mr_config_id"`} {
-		if strings.Contains(rv, absent) {
-			t.Errorf("%s without a bare-metal group", absent)
-		}
+	rvs, _ := trustee.DecodeReferenceValues(rv, release.MustGet(trusting.Spec.Release))
+	if n := len(rvs["init_data_pcr08"].Value.([]any)); n != 2 {
+		t.Errorf("trustDebug: %d PCR8 values, want the default and the debug profile's", n)
 	}
-	if !strings.Contains(rv, `"init_data_pcr08"`) {
-		t.Error("no PCR8 for Azure")
+	if _, findings := generate(t, trusting); !testkit.HasFinding(findings, "NO CONFIDENTIALITY") {
+		t.Errorf("trustDebug does not warn: %v", findings)
 	}
 }
 
 func TestTrusteeObjects(t *testing.T) {
-	p := load(t, pattern)
-	set, findings := generate(t, p)
+	set, findings := generate(t, testkit.Load(t, pattern))
 	if err := set.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -235,28 +268,27 @@ func TestTrusteeObjects(t *testing.T) {
 		if o.Dir != "hub" || o.Namespace() != "trustee-operator-system" {
 			t.Errorf("%s in %s", o.ID(), o.Dir)
 		}
-		if w := o.Content["metadata"].(map[string]any)["annotations"].(map[string]any)[waves.Annotation]; w != waves.String(waves.Trustee) {
-			t.Errorf("%s: wave %v", o.ID(), w)
-		}
 		if err := schema.Default().Validate(o.Content); err != nil {
 			t.Errorf("%s: %v", o.ID(), err)
 		}
+		if o.Kind() == "Secret" {
+			t.Errorf("secret inlined: %s", o.ID())
+		}
 	}
-	wantIDs := []string{
+	slices.Sort(ids)
+	if diff := cmp.Diff([]string{
 		"confidentialcontainers.org/v1alpha1 KbsConfig trustee-operator-system/kbsconfig",
 		"external-secrets.io/v1 ExternalSecret trustee-operator-system/kbs-https",
 		"external-secrets.io/v1 ExternalSecret trustee-operator-system/kbsres1",
+		"route.openshift.io/v1 Route trustee-operator-system/kbs",
 		"v1 ConfigMap trustee-operator-system/attestation-policy",
 		"v1 ConfigMap trustee-operator-system/kbs-config",
 		"v1 ConfigMap trustee-operator-system/resource-policy",
 		"v1 ConfigMap trustee-operator-system/rvps-reference-values",
-	}
-	sort.Strings(ids)
-	if diff := cmp.Diff(wantIDs, ids); diff != "" {
+	}, ids); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
-
-	kc := find(t, set, "KbsConfig", "trustee-operator-system", "kbsconfig")
+	kc := testkit.Find(t, set, "KbsConfig", "trustee-operator-system", "kbsconfig")
 	if diff := cmp.Diff(map[string]any{
 		"kbsDeploymentType":                 "AllInOneDeployment",
 		"kbsConfigMapName":                  "kbs-config",
@@ -268,129 +300,94 @@ func TestTrusteeObjects(t *testing.T) {
 		"kbsResourcePolicyConfigMapName":    "resource-policy",
 		"kbsAttestationPolicyConfigMapName": "attestation-policy",
 		"kbsRvpsRefValuesConfigMapName":     "rvps-reference-values",
-		"kbsSecretResources":                []any{"kbsres1", "security-policy"},
-		"kbsServiceType":                    "LoadBalancer",
+		"kbsSecretResources":                []any{"kbsres1", "bare-metal-key"},
+		"kbsServiceType":                    "ClusterIP",
 	}, kc.Content["spec"]); diff != "" {
 		t.Errorf("KbsConfig spec (-want +got):\n%s", diff)
 	}
-	es := find(t, set, "ExternalSecret", "trustee-operator-system", "kbs-https")
-	if diff := cmp.Diff(map[string]any{
-		"refreshInterval": "1h",
-		"secretStoreRef":  map[string]any{"name": "vault-backend", "kind": "ClusterSecretStore"},
-		"target":          map[string]any{"name": "kbs-https", "creationPolicy": "Owner", "template": map[string]any{"type": "kubernetes.io/tls"}},
-		"dataFrom":        []any{map[string]any{"extract": map[string]any{"key": "hub/kbs/https"}}},
-	}, es.Content["spec"]); diff != "" {
-		t.Errorf("ExternalSecret spec (-want +got):\n%s", diff)
-	}
-	for _, o := range set.Objects {
-		if o.Kind() == "Secret" {
-			t.Errorf("secret inlined: %s", o.ID())
-		}
+	es := testkit.Find(t, set, "ExternalSecret", "trustee-operator-system", "kbs-https")
+	if got := testkit.Get(es.Content, "spec", "target", "template", "type"); got != "kubernetes.io/tls" {
+		t.Errorf("TLS ExternalSecret makes a %v Secret", got)
 	}
 	if len(findings) != 0 {
-		t.Errorf("warnings with every boot reference value set: %v", findings)
+		t.Errorf("warnings with every reference value set: %v", findings)
 	}
 }
 
-func TestKBSConfig(t *testing.T) {
-	p := load(t, pattern)
-	var cfg struct {
-		HTTPServer struct {
-			Sockets      []string `toml:"sockets"`
-			InsecureHTTP bool     `toml:"insecure_http"`
-			PrivateKey   string   `toml:"private_key"`
-			Certificate  string   `toml:"certificate"`
-		} `toml:"http_server"`
-		Admin struct {
-			InsecureAPI   bool   `toml:"insecure_api"`
-			AuthPublicKey string `toml:"auth_public_key"`
-		} `toml:"admin"`
-		AttestationToken   map[string]any `toml:"attestation_token"`
-		AttestationService struct {
-			Type         string         `toml:"type"`
-			WorkDir      string         `toml:"work_dir"`
-			PolicyEngine string         `toml:"policy_engine"`
-			Broker       map[string]any `toml:"attestation_token_broker"`
-			TokenConfig  struct {
-				DurationMin int `toml:"duration_min"`
-			} `toml:"attestation_token_config"`
-			RVPS struct {
-				Type    string            `toml:"type"`
-				Storage map[string]string `toml:"storage"`
-			} `toml:"rvps_config"`
-		} `toml:"attestation_service"`
-		Plugins      []map[string]string `toml:"plugins"`
-		PolicyEngine map[string]string   `toml:"policy_engine"`
-	}
-	dec := toml.NewDecoder(strings.NewReader(trustee.KBSConfig(p)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		t.Fatal(err)
-	}
-	if cfg.HTTPServer.InsecureHTTP || cfg.HTTPServer.PrivateKey == "" || cfg.HTTPServer.Certificate == "" {
-		t.Errorf("KBS must serve HTTPS only: %+v", cfg.HTTPServer)
-	}
-	if cfg.Admin.InsecureAPI || cfg.Admin.AuthPublicKey != "/etc/auth-secret/publicKey" {
-		t.Errorf("admin API must require the admin key: %+v", cfg.Admin)
-	}
-	// Tokens verify only against the signer's certificate: a token that
-	// brings its own key in its header must not be trusted.
-	if got := cfg.AttestationToken["trusted_certs_paths"]; !reflect.DeepEqual(got, []any{"/etc/attestation-cert/token.crt"}) {
-		t.Errorf("attestation_token.trusted_certs_paths = %v", got)
-	}
-	for _, insecure := range []string{"insecure_key", "insecure_header_jwk"} {
-		if v, set := cfg.AttestationToken[insecure]; set && v != false {
-			t.Errorf("attestation_token.%s = %v", insecure, v)
-		}
-	}
-	signer, _ := cfg.AttestationService.Broker["signer"].(map[string]any)
-	if signer["key_path"] != "/etc/attestation-key/token.key" || signer["cert_path"] != "/etc/attestation-cert/token.crt" {
-		t.Errorf("token signer %v", signer)
-	}
-	if cfg.AttestationService.Broker["type"] != "Ear" || cfg.AttestationService.TokenConfig.DurationMin != 3 {
-		t.Errorf("attestation service %+v", cfg.AttestationService)
-	}
-	if got := cfg.AttestationService.RVPS.Storage["file_path"]; path.Base(got) != trustee.ReferenceValuesKey {
-		t.Errorf("RVPS reads %s", got)
-	}
-	if got := cfg.PolicyEngine["policy_path"]; path.Base(got) != trustee.ResourcePolicyKey {
-		t.Errorf("resource policy at %s", got)
+// TestRoute: the KBS Route passes TLS through to kbs-service; its host is
+// OpenShift's default in the ingress domain, or the URL's host.
+func TestRoute(t *testing.T) {
+	base := strings.Replace(pattern, "    ingressDomain: apps.hub.example.com\n", "", 1)
+	for _, tc := range []struct {
+		name, trustee string
+		host          any
+		emitted       bool
+	}{
+		{"ingress domain", "    ingressDomain: apps.hub.example.com\n", nil, true},
+		{"url on the default host", "    ingressDomain: apps.hub.example.com\n    url: https://kbs-trustee-operator-system.apps.hub.example.com\n", nil, true},
+		{"custom host", "    url: https://kbs.example.com\n", "kbs.example.com", true},
+		{"other port", "    url: https://kbs.example.com:8443\n", nil, false},
+		{"load balancer", "    url: https://kbs.example.com\n    serviceType: LoadBalancer\n", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(base, "    serviceType: ClusterIP\n", tc.trustee, 1)
+			set, _ := generate(t, testkit.Load(t, doc))
+			var route *manifest.Object
+			for i, o := range set.Objects {
+				if o.Kind() == "Route" {
+					route = &set.Objects[i]
+				}
+			}
+			if (route != nil) != tc.emitted {
+				t.Fatalf("route emitted = %v, want %v", route != nil, tc.emitted)
+			}
+			if route == nil {
+				return
+			}
+			if got := testkit.Get(route.Content, "spec", "host"); got != tc.host {
+				t.Errorf("host %v, want %v", got, tc.host)
+			}
+			if testkit.Get(route.Content, "spec", "tls", "termination") != "passthrough" || testkit.Get(route.Content, "spec", "to", "name") != "kbs-service" {
+				t.Errorf("route spec %v", route.Content["spec"])
+			}
+		})
 	}
 }
 
 func TestNoHubNoTrustee(t *testing.T) {
 	doc := strings.Replace(pattern, "      roles: [hub]\n", "      roles: [workloads]\n", 1)
-	set, _ := generate(t, load(t, doc))
+	doc = strings.Replace(doc, "    ingressDomain: apps.hub.example.com\n", "    url: https://kbs.example.com\n", 1)
+	set, _ := generate(t, testkit.Load(t, doc))
 	if len(set.Objects) != 0 {
 		t.Errorf("Trustee objects without a hub group: %d", len(set.Objects))
 	}
 }
 
-func TestUnmeasuredBootWarns(t *testing.T) {
-	doc := strings.Replace(pattern, "      azure_pcr11:", "      other_pcr11:", 1)
-	_, findings := generate(t, load(t, doc))
-	if len(findings) != 1 || !strings.Contains(findings[0].Message, "azure_pcr11") || findings[0].Field != "spec.trustee.referenceValues" {
+// TestUnaffirmableWarns: every reference value the attestation policy
+// needs and the pattern lacks is named, per TEE.
+func TestUnaffirmableWarns(t *testing.T) {
+	doc := strings.Replace(pattern, "      snp_pcr11:", "      other_pcr11:", 1)
+	doc = strings.Replace(doc, "      xfam:", "      other_xfam:", 1)
+	_, findings := generate(t, testkit.Load(t, doc))
+	var got []string
+	for _, f := range findings {
+		if f.Field != "spec.trustee.referenceValues" {
+			t.Errorf("finding about %s", f.Field)
+		}
+		got = append(got, f.Message)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "no snp_pcr11: pods on Azure") || !strings.Contains(got[1], "no xfam: pods on Intel TDX") {
+		t.Errorf("findings %q", got)
+	}
+}
+
+// TestIndistinguishableProfilesWarn: two profiles with the same document
+// cannot be told apart by the KBS; granting a resource to one is granting
+// it to both, and the render says so.
+func TestIndistinguishableProfilesWarn(t *testing.T) {
+	doc := strings.Replace(pattern, "        policy: {allowLogs: false}\n", "", 1)
+	_, findings := generate(t, testkit.Load(t, doc))
+	if !testkit.HasFinding(findings, `profiles "default" and "strict256" render the same init-data document`) {
 		t.Errorf("findings %v", findings)
 	}
-}
-
-func sum(h hash.Hash, data []byte) []byte {
-	h.Write(data)
-	return h.Sum(nil)
-}
-
-// fit truncates or zero-pads a digest to a TEE register's size.
-func fit(d []byte, n int) []byte {
-	out := make([]byte, n)
-	copy(out, d)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

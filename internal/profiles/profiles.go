@@ -75,7 +75,8 @@ func Build(p *spec.Pattern, ref spec.ProfileRef) (*Profile, error) {
 	if n := len(enc.Annotation); n > initdata.MaxAnnotationSize {
 		return nil, &spec.FieldError{Path: path, Msg: fmt.Sprintf("init-data annotation is %d bytes, above the Kubernetes limit of %d for all annotations of an object; shrink extraData or the policy", n, initdata.MaxAnnotationSize)}
 	}
-	key := initdata.AnnotationInitData
+	// The annotation the line's kata runtime reads.
+	key := p.Line().InitData.Annotation
 	if prof.Annotations.LegacyName {
 		key = initdata.AnnotationInitDataLegacy
 	}
@@ -126,15 +127,16 @@ func (p *Profile) ConfigMapData() map[string]string {
 	return m
 }
 
-// AAConfig is the attestation agent's configuration (aa.toml): where to
-// get attestation tokens from, trusting only the KBS certificate when one
-// is set.
+// AAConfig is the attestation agent's configuration (aa.toml): the KBS it
+// gets attestation tokens from, trusting only the KBS certificate when one
+// is set. guest-components attestation-agent/src/config (v0.17.0 and
+// v0.21.0): [token_configs.kbs] url, cert. No [token_configs.coco_as]: that
+// is a standalone attestation service's RESTful API, not a KBS, and the
+// confidential data hub asks only for the kbs token.
 func AAConfig(kbs spec.InitDataKBS) string {
 	var b strings.Builder
 	b.WriteString("[token_configs]\n")
-	b.WriteString("[token_configs.coco_as]\n")
-	fmt.Fprintf(&b, "url = %s\n", initdata.QuoteBasic(kbs.URL))
-	b.WriteString("\n[token_configs.kbs]\n")
+	b.WriteString("[token_configs.kbs]\n")
 	fmt.Fprintf(&b, "url = %s\n", initdata.QuoteBasic(kbs.URL))
 	if kbs.Certificate != "" {
 		fmt.Fprintf(&b, "cert = %s\n", pemString(kbs.Certificate))
@@ -144,7 +146,9 @@ func AAConfig(kbs spec.InitDataKBS) string {
 
 // CDHConfig is the confidential data hub's configuration (cdh.toml): the
 // KBS it fetches resources from (cc_kbc) and, in [image], where image
-// pulls get their security policy, registry credentials and extra CAs.
+// pulls get their security policy, registry credentials and extra CAs
+// (guest-components confidential-data-hub/hub/src/config.rs and image-rs
+// src/config.rs, same keys at v0.17.0 and v0.21.0).
 // Only kbs:/// URIs and public certificates appear; validation refuses
 // anything that looks like a secret.
 func CDHConfig(kbs spec.InitDataKBS, prof *spec.InitDataProfile) string {

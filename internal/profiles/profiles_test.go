@@ -62,20 +62,19 @@ func fullPattern(cert string) string {
             key = "value"
         configMap:
           namespace: coco
-        annotations:
-          legacyName: true
-          legacyPolicy: true
       - name: debug
         kbs:
           url: http://kbs.example.com:8080
         policy:
           profile: debug
+        annotations:
+          legacyPolicy: true
       - name: sha256
         algorithm: sha256
         kbs:
           url: http://kbs.example.com:8080
   clusterGroups:
-` + testkit.Indent(testkit.Group("spoke", "workloads", "{type: azure}", testkit.App("hello", "apps/hello-openshift/confidential", "full")), 4) + "\n"
+` + testkit.Indent(testkit.Group("spoke", "workloads", "{type: baremetal, baremetal: {tee: tdx}}", testkit.App("hello", "apps/hello-openshift/confidential", "full")), 4) + "\n"
 }
 
 // ref is the named profile of p.
@@ -98,8 +97,9 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Algorithm != "sha384" || r.Algorithm != "sha384" {
-		t.Errorf("algorithm %q, want the default sha384", d.Algorithm)
+	// Used on Azure: sha256, the only algorithm its vTPM binding takes.
+	if d.Algorithm != "sha256" || r.Algorithm != "sha256" {
+		t.Errorf("algorithm %q, want sha256 for Azure", d.Algorithm)
 	}
 	if got := d.DataNames(); !cmp.Equal(got, []string{"aa.toml", "cdh.toml", "policy.rego"}) {
 		t.Errorf("data entries %v", got)
@@ -115,9 +115,9 @@ func TestBuild(t *testing.T) {
 	if err != nil || !bytes.Equal(dec, r.TOML) {
 		t.Fatalf("annotation does not decode to the TOML: %v", err)
 	}
-	dg, _ := initdata.Digest("sha384", r.TOML)
+	dg, _ := initdata.Digest("sha256", r.TOML)
 	if !bytes.Equal(dg, r.Digest) {
-		t.Error("digest is not sha384(TOML)")
+		t.Error("digest is not sha256(TOML)")
 	}
 	if got := r.Annotations; !cmp.Equal(got, map[string]string{initdata.AnnotationInitData: r.Annotation}) {
 		t.Errorf("annotations %v", got)
@@ -148,7 +148,7 @@ func TestBuildFull(t *testing.T) {
 	d := r.Document
 	var aa struct {
 		TokenConfigs struct {
-			CocoAS struct{ URL string } `toml:"coco_as"`
+			CocoAS *struct{ URL string } `toml:"coco_as"`
 			KBS    struct {
 				URL  string
 				Cert string
@@ -158,7 +158,7 @@ func TestBuildFull(t *testing.T) {
 	if err := toml.Unmarshal([]byte(d.Data["aa.toml"]), &aa); err != nil {
 		t.Fatalf("aa.toml: %v\n%s", err, d.Data["aa.toml"])
 	}
-	if aa.TokenConfigs.KBS.URL != "https://kbs.example.com:8443" || aa.TokenConfigs.CocoAS.URL != "https://kbs.example.com:8443" || aa.TokenConfigs.KBS.Cert != cert {
+	if aa.TokenConfigs.KBS.URL != "https://kbs.example.com:8443" || aa.TokenConfigs.CocoAS != nil || aa.TokenConfigs.KBS.Cert != cert {
 		t.Errorf("aa.toml: %+v", aa)
 	}
 	var cdh struct {
@@ -192,10 +192,14 @@ func TestBuildFull(t *testing.T) {
 	if d.Data["z.conf"] != "has ''' quotes\n" {
 		t.Errorf("z.conf = %q", d.Data["z.conf"])
 	}
-	if _, ok := r.Annotations[initdata.AnnotationInitDataLegacy]; !ok {
-		t.Error("legacyName: no legacy annotation")
+	if len(r.Annotations) != 1 || r.Annotations[initdata.AnnotationInitData] != r.Annotation {
+		t.Errorf("annotations %v", r.Annotations)
 	}
-	if pol, err := base64.StdEncoding.DecodeString(r.Annotations[initdata.AnnotationPolicy]); err != nil || string(pol) != r.Policy {
+	dbg, err := profiles.Build(p, ref(t, p, "debug"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol, err := base64.StdEncoding.DecodeString(dbg.Annotations[initdata.AnnotationPolicy]); err != nil || string(pol) != dbg.Policy {
 		t.Errorf("legacyPolicy annotation does not decode to the policy: %v", err)
 	}
 	if r.ConfigMapNamespace != "coco" {

@@ -64,9 +64,9 @@ func TestAnnotationsDecodeWithStandardTools(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	for _, c := range cases(t) {
-		t.Run(c.Name, func(t *testing.T) {
-			tree, err := manifest.ReadTree(expected(c))
+	for _, v := range variants(t) {
+		t.Run(v.Name(), func(t *testing.T) {
+			tree, err := manifest.ReadTree(v.expected())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,8 +135,8 @@ func TestAnnotationsDecodeWithStandardTools(t *testing.T) {
 // Trustee reads to be the last statement and valid JSON.
 func TestGoldenPoliciesCompile(t *testing.T) {
 	n := 0
-	for _, c := range cases(t) {
-		tree, err := manifest.ReadTree(expected(c))
+	for _, v := range variants(t) {
+		tree, err := manifest.ReadTree(v.expected())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,12 +146,12 @@ func TestGoldenPoliciesCompile(t *testing.T) {
 			}
 			n++
 			if _, err := rego.New(rego.Query("data.agent_policy"), rego.Module(path, text)).PrepareForEval(context.Background()); err != nil {
-				t.Errorf("%s/%s does not compile: %v", c.Name, path, err)
+				t.Errorf("%s/%s does not compile: %v", v.Name(), path, err)
 			}
 			i := strings.LastIndex(text, "policy_data := ")
 			var data map[string]any
 			if i < 0 || json.Unmarshal([]byte(text[i+len("policy_data := "):]), &data) != nil {
-				t.Errorf("%s/%s: policy_data is not the last statement or not a JSON object", c.Name, path)
+				t.Errorf("%s/%s: policy_data is not the last statement or not a JSON object", v.Name(), path)
 			}
 		}
 	}

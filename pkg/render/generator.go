@@ -75,6 +75,12 @@ func (in *Input) Warn(path, format string, args ...any) {
 	in.report(Finding{Severity: Warning, Field: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// Note records information the user needs to act on that is not a
+// problem (e.g. a Secret to create before syncing).
+func (in *Input) Note(path, format string, args ...any) {
+	in.report(Finding{Severity: Info, Field: path, Message: fmt.Sprintf(format, args...)})
+}
+
 func (in *Input) report(f Finding) {
 	f.Generator = in.generator
 	if in.Pattern != nil && f.Field != "" && f.File == "" {

@@ -17,37 +17,57 @@ import (
 	"github.com/cocogen/cocogen/internal/golden"
 	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/manifest"
+	"github.com/cocogen/cocogen/pkg/release"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/schema"
+	"github.com/cocogen/cocogen/pkg/spec"
 )
 
-// cases are the golden fixtures: fixtures/<case>/ with a pattern file and
-// its expected/ tree.
-func cases(t testing.TB) []golden.Case {
-	return golden.Cases(t, filepath.Join(testkit.Root(t), "fixtures", "*"), "pattern.yaml", "pattern.jsonnet")
+// variant is a golden fixture rendered for one release line.
+type variant struct {
+	golden.Case
+	line string
 }
 
-// expected is a case's golden tree.
-func expected(c golden.Case) string { return filepath.Join(c.Dir, "expected") }
+// Name is <case>/<line>, the subtest name.
+func (v variant) Name() string { return v.Case.Name + "/" + v.line }
 
-// renderFile runs the library entry point on a fixture as the CLI does,
+// expected is the variant's golden tree: fixtures/<case>/expected/<line>.
+func (v variant) expected() string { return filepath.Join(v.Dir, "expected", v.line) }
+
+// variants are the golden fixtures (fixtures/<case>/ with a pattern file),
+// each for every release line: a pattern renders on every line cocogen
+// supports, and each line's output is reviewed in git.
+func variants(t testing.TB) []variant {
+	var out []variant
+	for _, c := range golden.Cases(t, filepath.Join(testkit.Root(t), "fixtures", "*"), "pattern.yaml", "pattern.jsonnet") {
+		for _, line := range release.Names() {
+			out = append(out, variant{Case: c, line: line})
+		}
+	}
+	return out
+}
+
+// renderVariant runs the library entry point on a fixture as the CLI does,
 // with this repository as the pattern's (application paths resolve in it).
-func renderFile(t testing.TB, path string) *render.Result {
+func renderVariant(t testing.TB, v variant) *render.Result {
 	t.Helper()
-	res, err := render.Run(context.Background(), render.Request{Path: path, RepoRoot: testkit.Root(t), Generators: generators.All()})
+	res, err := render.Run(context.Background(), render.Request{
+		Path: v.Input, Load: spec.LoadOptions{Release: v.line}, RepoRoot: testkit.Root(t), Generators: generators.All(),
+	})
 	if err != nil {
-		t.Fatalf("rendering %s:\n%v", path, err)
+		t.Fatalf("rendering %s for %s:\n%v", v.Input, v.line, err)
 	}
 	return res
 }
 
-// TestGolden renders every fixture and compares the tree with its expected/
-// directory file by file; `go test ./pkg/render -update` (make golden)
-// rewrites them.
+// TestGolden renders every fixture for every line and compares the tree
+// with its expected/<line> directory file by file; `go test ./pkg/render
+// -update` (make golden) rewrites them.
 func TestGolden(t *testing.T) {
-	for _, c := range cases(t) {
-		t.Run(c.Name, func(t *testing.T) {
-			golden.Tree(t, expected(c), renderFile(t, c.Input).Set)
+	for _, v := range variants(t) {
+		t.Run(v.Name(), func(t *testing.T) {
+			golden.Tree(t, v.expected(), renderVariant(t, v).Set)
 		})
 	}
 }
@@ -56,11 +76,11 @@ func TestGolden(t *testing.T) {
 // core kinds strictly against k8s.io/api types, custom kinds against their
 // CRD's structural schema with unknown fields rejected.
 func TestSchemas(t *testing.T) {
-	v := schema.Default()
-	for _, c := range cases(t) {
-		t.Run(c.Name, func(t *testing.T) {
-			for _, o := range renderFile(t, c.Input).Set.Objects {
-				if err := v.Validate(o.Content); err != nil {
+	validator := schema.Default()
+	for _, v := range variants(t) {
+		t.Run(v.Name(), func(t *testing.T) {
+			for _, o := range renderVariant(t, v).Set.Objects {
+				if err := validator.Validate(o.Content); err != nil {
 					t.Errorf("%s: %v", o.TreePath(), err)
 				}
 			}
@@ -72,10 +92,10 @@ func TestSchemas(t *testing.T) {
 // strictly into the argo-cd v1alpha1 types: a field those types do not know
 // would be silently dropped by Argo CD.
 func TestApplicationsRoundTrip(t *testing.T) {
-	for _, c := range cases(t) {
-		t.Run(c.Name, func(t *testing.T) {
+	for _, v := range variants(t) {
+		t.Run(v.Name(), func(t *testing.T) {
 			roots := map[string]bool{}
-			for _, o := range renderFile(t, c.Input).Set.Objects {
+			for _, o := range renderVariant(t, v).Set.Objects {
 				data, err := manifest.Marshal(o)
 				if err != nil {
 					t.Fatal(err)
@@ -98,7 +118,7 @@ func TestApplicationsRoundTrip(t *testing.T) {
 					}
 				}
 			}
-			p := testkit.LoadFile(t, c.Input)
+			p := renderVariant(t, v).Pattern
 			for _, g := range p.Spec.ClusterGroups {
 				if !roots[g.BootstrapDir()] {
 					t.Errorf("no root Application for cluster group %s", g.Name)
@@ -111,23 +131,23 @@ func TestApplicationsRoundTrip(t *testing.T) {
 // TestDeterministic renders each fixture several times, with GOMAXPROCS 1
 // and the default, and requires byte-identical streams.
 func TestDeterministic(t *testing.T) {
-	stream := func(path string) []byte {
+	stream := func(v variant) []byte {
 		var buf bytes.Buffer
-		if err := manifest.WriteStream(&buf, renderFile(t, path).Set); err != nil {
+		if err := manifest.WriteStream(&buf, renderVariant(t, v).Set); err != nil {
 			t.Fatal(err)
 		}
 		return buf.Bytes()
 	}
-	for _, c := range cases(t) {
-		t.Run(c.Name, func(t *testing.T) {
-			first := stream(c.Input)
+	for _, v := range variants(t) {
+		t.Run(v.Name(), func(t *testing.T) {
+			first := stream(v)
 			for i := 0; i < 3; i++ {
-				if again := stream(c.Input); !bytes.Equal(first, again) {
+				if again := stream(v); !bytes.Equal(first, again) {
 					t.Fatalf("render %d differs from the first:\n%s", i+2, cmp.Diff(string(first), string(again)))
 				}
 			}
 			prev := runtime.GOMAXPROCS(1)
-			single := stream(c.Input)
+			single := stream(v)
 			runtime.GOMAXPROCS(prev)
 			if !bytes.Equal(first, single) {
 				t.Fatalf("GOMAXPROCS=1 output differs from GOMAXPROCS=%d:\n%s", prev, cmp.Diff(string(first), string(single)))

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	olmcrds "github.com/operator-framework/api/crds"
+
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -69,8 +71,22 @@ func (v *Validator) loadEmbeddedCRDs() error {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}
+	// OLM's CatalogSource CRD as operator-framework/api (the module OLM
+	// itself builds from) ships it.
+	for _, name := range moduleCRDs {
+		data, err := olmcrds.Asset(name)
+		if err != nil {
+			return err
+		}
+		if err := v.addCRD(data); err != nil {
+			return fmt.Errorf("operator-framework/api %s: %w", name, err)
+		}
+	}
 	return nil
 }
+
+// moduleCRDs are CRDs read from Go modules rather than embedded copies.
+var moduleCRDs = []string{"operators.coreos.com_catalogsources.yaml"}
 
 // parseCRD decodes a v1 CRD strictly and applies the v1 defaults.
 func parseCRD(data []byte) (*apiextensionsv1.CustomResourceDefinition, error) {

@@ -2,6 +2,9 @@ package spec
 
 import (
 	"fmt"
+
+	"github.com/cocogen/cocogen/pkg/release"
+
 	"regexp"
 	"strings"
 )
@@ -114,7 +117,8 @@ func (g *ClusterGroup) SandboxedContainersNamespace() string {
 			return op.Namespace
 		}
 	}
-	return Presets[OperatorSandboxedContainers].Namespace
+	// Every line installs the operator in the same namespace.
+	return release.MustGet(release.Default).Operators[OperatorSandboxedContainers].Namespace
 }
 
 // PeerPodsInitData returns the init-data profile whose document goes into

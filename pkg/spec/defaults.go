@@ -3,6 +3,8 @@ package spec
 // All defaults of a Pattern are applied here, in one place, after decoding
 // and before validation; README.md documents the same table.
 
+import "github.com/cocogen/cocogen/pkg/release"
+
 // Role names of a cluster group.
 const (
 	// RoleHub runs ACM, Trustee/KBS and the Argo CD that bootstraps spokes.
@@ -32,47 +34,30 @@ const (
 // group lists none.
 var DefaultAzureInstanceSizes = []string{"Standard_DC2as_v5", "Standard_DC4as_v5", "Standard_DC8as_v5"}
 
-// Preset operator package names.
+// Preset operator names (OLM package names); each release line pins their
+// subscriptions (release.Line.Operators).
 const (
-	OperatorSandboxedContainers = "sandboxed-containers-operator"
-	OperatorTrustee             = "trustee-operator"
-	OperatorACM                 = "advanced-cluster-management"
-	OperatorExternalSecrets     = "openshift-external-secrets-operator"
+	OperatorSandboxedContainers = release.OperatorSandboxedContainers
+	OperatorTrustee             = release.OperatorTrustee
+	OperatorACM                 = release.OperatorACM
+	OperatorExternalSecrets     = release.OperatorExternalSecrets
 )
 
-// Presets are the OLM subscriptions of the operators a CoCo pattern needs,
-// as published in the Red Hat operator catalog. A group's operators entry
-// with one of these names starts from the preset; any field it sets wins.
-var Presets = map[string]Operator{
-	OperatorSandboxedContainers: {
-		Name: OperatorSandboxedContainers, Namespace: "openshift-sandboxed-containers-operator",
-		Channel: "stable", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
-		StartingCSV: "sandboxed-containers-operator.v1.10.1", InstallPlanApproval: "Automatic",
-		TargetNamespaces: []string{"openshift-sandboxed-containers-operator"},
-	},
-	OperatorTrustee: {
-		Name: OperatorTrustee, Namespace: "trustee-operator-system",
-		Channel: "stable", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
-		StartingCSV: "trustee-operator.v0.4.1", InstallPlanApproval: "Automatic",
-		TargetNamespaces: []string{"trustee-operator-system"},
-	},
-	OperatorACM: {
-		Name: OperatorACM, Namespace: "open-cluster-management",
-		Channel: "release-2.13", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
-		InstallPlanApproval: "Automatic",
-		TargetNamespaces:    []string{"open-cluster-management"},
-	},
-	OperatorExternalSecrets: {
-		Name: OperatorExternalSecrets, Namespace: "external-secrets-operator",
-		Channel: "stable-v1", Source: "redhat-operators", SourceNamespace: "openshift-marketplace",
-		InstallPlanApproval: "Automatic",
-	},
+// Line is the pattern's release line; for a pattern whose spec.release
+// names no line (validation reports it), the default line, so that
+// defaults and checks can still run.
+func (p *Pattern) Line() *release.Line {
+	if l, ok := release.Get(p.Spec.Release); ok {
+		return l
+	}
+	return release.MustGet(release.Default)
 }
 
 // Default fills every omitted field with its documented default. It never
 // overrides a value the author set.
 func (p *Pattern) Default() {
 	s := &p.Spec
+	setString(&s.Release, release.Default)
 	setString(&s.Source.TargetRevision, DefaultTargetRevision)
 	setString(&s.Source.RenderedPath, DefaultRenderedPath)
 	setString(&s.ArgoCD.Namespace, DefaultArgoCDNamespace)
@@ -83,7 +68,7 @@ func (p *Pattern) Default() {
 	for i := range s.ClusterGroups {
 		s.ClusterGroups[i].defaultGroup(p)
 	}
-	s.InitData.defaultInitData()
+	s.InitData.defaultInitData(p)
 	s.Trustee.defaultTrustee()
 	s.ACM.defaultACM()
 }
@@ -101,7 +86,7 @@ func (g *ClusterGroup) defaultGroup(p *Pattern) {
 		}
 	}
 	for i := range g.Operators {
-		g.Operators[i].applyPreset()
+		g.Operators[i].applyPreset(p.Line())
 	}
 	if g.KataConfig == nil && g.HasRole(RoleWorkloads) {
 		g.KataConfig = &KataConfig{}
@@ -210,8 +195,10 @@ func (pl *Platform) defaultPlatform() {
 	}
 }
 
-func (o *Operator) applyPreset() {
-	preset, ok := Presets[o.Name]
+// applyPreset fills an operator entry from the line's subscription of that
+// name; any field the author set wins.
+func (o *Operator) applyPreset(line *release.Line) {
+	preset, ok := line.Operators[o.Name]
 	if !ok {
 		setString(&o.SourceNamespace, "openshift-marketplace")
 		setString(&o.InstallPlanApproval, "Automatic")

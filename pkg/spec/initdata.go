@@ -2,8 +2,10 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/pkg/release"
 )
 
 // InitData holds the init-data profiles that confidential applications refer
@@ -95,53 +97,120 @@ type InitDataConfigMap struct {
 
 // InitDataAnnotations chooses how init-data is put on pods.
 type InitDataAnnotations struct {
-	// LegacyName emits io.katacontainers.config.runtime.cc_init_data (kata
-	// releases before the hypervisor-scoped name) instead of
-	// io.katacontainers.config.hypervisor.cc_init_data.
+	// LegacyName emits io.katacontainers.config.runtime.cc_init_data
+	// instead of the release line's annotation. No supported line's kata
+	// reads it, so validation refuses it; it remains for lines that will.
 	LegacyName bool `json:"legacyName,omitempty"`
 	// LegacyPolicy also emits io.katacontainers.config.agent.policy (the
-	// base64 Rego) for runtimes that read the policy from its own
-	// annotation.
+	// base64 Rego). The kata shim sends it as a SetPolicyRequest, which the
+	// init-data policy must allow: only the debug profile does.
 	LegacyPolicy bool `json:"legacyPolicy,omitempty"`
 	// Override replaces init-data or policy annotations the application's
 	// own manifests already carry; without it such a conflict is an error.
 	Override bool `json:"override,omitempty"`
 }
 
-// DefaultInitDataAlgorithm is sha384: its 48-byte digest fills TDX
-// MRCONFIGID exactly, it is what the CoCo and OpenShift sandboxed
-// containers documentation use, and on SNP (32-byte HOSTDATA) it is
-// truncated like any longer digest, so one default serves every TEE.
+// DefaultInitDataAlgorithm is sha384 where the TEEs allow it: its 48-byte
+// digest fills TDX MRCONFIGID exactly, and on SNP (32-byte HOSTDATA) it is
+// truncated like any longer digest. Profiles used on Azure default to
+// sha256, the only algorithm its vTPM binding takes (see defaultAlgorithm).
 const DefaultInitDataAlgorithm = initdata.SHA384
 
-func (d *InitData) defaultInitData() {
+func (d *InitData) defaultInitData(p *Pattern) {
+	line, ok := release.Get(p.Spec.Release)
+	if !ok {
+		line = release.MustGet(release.Default) // validation reports the name
+	}
 	for i := range d.Profiles {
-		p := &d.Profiles[i]
-		setString(&p.Algorithm, DefaultInitDataAlgorithm)
-		setString(&p.Policy.Profile, PolicyStrict)
-		if p.Policy.AllowLogs == nil {
-			p.Policy.AllowLogs = ptr(true)
+		prof := &d.Profiles[i]
+		setString(&prof.Algorithm, defaultAlgorithm(line, p.ProfileTEEs(prof.Name)))
+		setString(&prof.Policy.Profile, PolicyStrict)
+		if prof.Policy.AllowLogs == nil {
+			prof.Policy.AllowLogs = ptr(true)
 		}
 	}
+}
+
+// defaultAlgorithm is the first of sha384, sha256, sha512 that every TEE
+// the profile runs in allows on the line: sha384 (TDX MRCONFIGID's size)
+// unless a TEE allows less, as Azure's vTPM does (sha256 only).
+func defaultAlgorithm(line *release.Line, tees []string) string {
+	for _, alg := range []string{initdata.SHA384, initdata.SHA256, initdata.SHA512} {
+		ok := true
+		for _, tee := range tees {
+			ok = ok && slices.Contains(line.InitData.Algorithms[tee], alg)
+		}
+		if ok {
+			return alg
+		}
+	}
+	return DefaultInitDataAlgorithm
+}
+
+// TEE is the form in which the group's TEE reports init-data
+// (release.TEE*), or "" when its pods get no hardware-bound init-data
+// cocogen knows of (AWS and IBM Cloud peer pods, groups without kata).
+func (g *ClusterGroup) TEE() string {
+	switch g.Platform.Type {
+	case PlatformAzure:
+		if g.PeerPods() {
+			return release.TEEAzureVTPM
+		}
+	case PlatformBareMetal:
+		if g.Platform.BareMetal != nil {
+			return g.Platform.BareMetal.TEE
+		}
+	}
+	return ""
+}
+
+// ProfileTEEs returns the TEE forms of the workloads groups whose pods use
+// the named profile (through an application or as the peer-pods default),
+// sorted, without duplicates.
+func (p *Pattern) ProfileTEEs(profile string) []string {
+	var tees []string
+	for i := range p.Spec.ClusterGroups {
+		g := &p.Spec.ClusterGroups[i]
+		if !g.HasRole(RoleWorkloads) || g.TEE() == "" {
+			continue
+		}
+		for _, prof := range p.GroupInitDataProfiles(g) {
+			if prof.Name == profile && !slices.Contains(tees, g.TEE()) {
+				tees = append(tees, g.TEE())
+			}
+		}
+	}
+	slices.Sort(tees)
+	return tees
 }
 
 // DefaultKBSPort is the port of the Trustee operator's kbs-service.
 const DefaultKBSPort = 8080
 
 // InitDataKBS returns the KBS a profile's pods attest to: the profile's own
-// url and certificate, each defaulting to spec.trustee's. When neither sets
-// a URL and a group has role hub, it is the hub's in-cluster KBS service,
-// reachable only from pods on the hub itself (set spec.trustee.url to the
-// KBS route for spokes). Validation guarantees a URL for every profile a
-// confidential application uses.
+// url and certificate, each defaulting to spec.trustee's (see KBSURL).
+// Validation guarantees a URL for every profile a confidential application
+// uses.
 func (p *Pattern) InitDataKBS(prof *InitDataProfile) InitDataKBS {
 	k := prof.KBS
-	setString(&k.URL, p.Spec.Trustee.URL)
+	setString(&k.URL, p.KBSURL())
 	setString(&k.Certificate, p.Spec.Trustee.Certificate)
-	if k.URL == "" && p.HubGroup() != nil {
-		k.URL = p.InClusterKBSURL()
-	}
 	return k
+}
+
+// KBSURL is the hub KBS's URL for pods: spec.trustee.url, else the KBS
+// Route's host in spec.trustee.ingressDomain, else the in-cluster service
+// (reachable only from pods on the hub itself); "" without a hub.
+func (p *Pattern) KBSURL() string {
+	switch {
+	case p.Spec.Trustee.URL != "":
+		return p.Spec.Trustee.URL
+	case p.HubGroup() == nil:
+		return ""
+	case p.KBSRouteHost() != "":
+		return "https://" + p.KBSRouteHost()
+	}
+	return p.InClusterKBSURL()
 }
 
 // InClusterKBSURL is the URL of the Trustee operator's KBS service inside
@@ -162,7 +231,7 @@ func (p *Pattern) InitDataConfigMapNamespace(prof *InitDataProfile) string {
 	if p.HubGroup() != nil {
 		return p.Spec.Trustee.Namespace
 	}
-	return Presets[OperatorSandboxedContainers].Namespace
+	return p.Line().Operators[OperatorSandboxedContainers].Namespace
 }
 
 // HubGroup returns the cluster group with role hub, or nil.

@@ -62,8 +62,23 @@ func TestInitDataDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	prof := p.Spec.InitData.Profile("default")
-	if prof.Algorithm != "sha384" || prof.Policy.Profile != "strict" || prof.Policy.AllowLogs == nil || !*prof.Policy.AllowLogs {
+	// Used on Azure (the pattern's one group): sha256.
+	if prof.Algorithm != "sha256" || prof.Policy.Profile != "strict" || prof.Policy.AllowLogs == nil || !*prof.Policy.AllowLogs {
 		t.Errorf("defaults not applied: %+v", prof)
+	}
+	for platform, want := range map[string]string{
+		"{type: baremetal, baremetal: {tee: tdx}}": "sha384",
+		"{type: baremetal, baremetal: {tee: snp}}": "sha384",
+		"{type: aws}": "sha384",
+	} {
+		doc := strings.Replace(initDataPattern("      - name: default", "  trustee:\n    url: https://kbs.example.com"), "platform: {type: azure}", "platform: "+platform, 1)
+		q, err := spec.Parse("p.yaml", []byte(doc), spec.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := q.Spec.InitData.Profile("default").Algorithm; got != want {
+			t.Errorf("%s: algorithm %s, want %s", platform, got, want)
+		}
 	}
 	if k := p.InitDataKBS(prof); k.URL != "https://kbs.example.com" {
 		t.Errorf("KBS URL %q, want spec.trustee.url", k.URL)
@@ -175,7 +190,22 @@ func TestInitDataValidation(t *testing.T) {
 		},
 		{
 			name:     "valid full profile",
-			profiles: "      - name: default\n        algorithm: sha512\n        kbs:\n          url: https://kbs.example.com\n          certificate: " + yamlBlock(cert, 12) + "\n        extraCACertificates:\n          - " + yamlBlock(cert+cert, 12) + "\n        imageSecurityPolicyURI: kbs:///default/security-policy/test\n        registryCredentialsURI: kbs:///default/credential/test\n        policy: {profile: debug, allowExec: [[\"/bin/date\"]], allowLogs: false, allowStdin: true}\n        extraData: {app.conf: \"mode = strict\\n\"}\n        configMap: {namespace: coco}\n        annotations: {legacyName: true, legacyPolicy: true, override: true}",
+			profiles: "      - name: default\n        algorithm: sha256\n        kbs:\n          url: https://kbs.example.com\n          certificate: " + yamlBlock(cert, 12) + "\n        extraCACertificates:\n          - " + yamlBlock(cert+cert, 12) + "\n        imageSecurityPolicyURI: kbs:///default/security-policy/test\n        registryCredentialsURI: kbs:///default/credential/test\n        policy: {profile: debug, allowExec: [[\"/bin/date\"]], allowLogs: false, allowStdin: true}\n        extraData: {app.conf: \"mode = strict\\n\"}\n        configMap: {namespace: coco}\n        annotations: {legacyPolicy: true, override: true}",
+		},
+		{
+			name:     "Azure needs sha256",
+			profiles: "      - name: default\n        algorithm: sha384",
+			trustee:  trustee,
+			want:     []string{`spec.initData.profiles[0].algorithm: profile "default" runs on Azure confidential VMs (vTPM), which allow only sha256: on Azure the attestation agent extends the vTPM's PCR8`},
+		},
+		{
+			name:     "legacy annotations the line does not read",
+			profiles: "      - name: default\n        annotations: {legacyName: true, legacyPolicy: true}",
+			trustee:  trustee,
+			want: []string{
+				`spec.initData.profiles[0].annotations.legacyName: the kata runtime of release line openshift-1.13 reads init-data only from io.katacontainers.config.hypervisor.cc_init_data`,
+				`spec.initData.profiles[0].annotations.legacyPolicy: the kata shim sends the policy annotation to the agent as a SetPolicyRequest, which the strict agent policy`,
+			},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/pkg/release"
 )
 
 // ReservedInitDataNames are [data] entries and ConfigMap keys cocogen writes
@@ -80,12 +81,32 @@ func (p *Pattern) confidentialApps() []AppRef {
 	return out
 }
 
+// initDataOnLine checks a profile against what the release line's guest
+// and verifier accept.
+func (v *validator) initDataOnLine(p *Pattern, line *release.Line, prof *InitDataProfile, path string) {
+	for _, tee := range p.ProfileTEEs(prof.Name) {
+		allowed := line.InitData.Algorithms[tee]
+		if slices.Contains(initdata.Algorithms, prof.Algorithm) && !slices.Contains(allowed, prof.Algorithm) {
+			v.add(path+".algorithm", "profile %q runs on %s, which allow only %s: %s", prof.Name, release.TEETitle(tee), strings.Join(allowed, ", "), line.InitData.Why[tee])
+		}
+	}
+	if prof.Annotations.LegacyName {
+		v.add(path+".annotations.legacyName", "the kata runtime of release line %s reads init-data only from %s", line.Name, line.InitData.Annotation)
+	}
+	if prof.Annotations.LegacyPolicy && prof.Policy.Profile != PolicyDebug {
+		v.add(path+".annotations.legacyPolicy", "the kata shim sends the policy annotation to the agent as a SetPolicyRequest, which the %s agent policy in this profile's init-data denies: the pod would never start (drop legacyPolicy; the init-data already carries the policy)", prof.Policy.Profile)
+	}
+}
+
 func (v *validator) initDataProfile(p *Pattern, prof *InitDataProfile, path string) {
 	if !slices.Contains(initdata.Algorithms, prof.Algorithm) {
 		v.add(path+".algorithm", "unknown algorithm %q (want %s)", prof.Algorithm, strings.Join(initdata.Algorithms, ", "))
 	}
 	if pol := prof.Policy; pol.Profile != PolicyStrict && pol.Profile != PolicyDebug {
 		v.add(path+".policy.profile", "unknown policy profile %q (want %s or %s)", pol.Profile, PolicyStrict, PolicyDebug)
+	}
+	if line, ok := release.Get(p.Spec.Release); ok {
+		v.initDataOnLine(p, line, prof, path)
 	}
 	for i, argv := range prof.Policy.AllowExec {
 		ap := fmt.Sprintf("%s.policy.allowExec[%d]", path, i)

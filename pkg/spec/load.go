@@ -23,6 +23,9 @@ type LoadOptions struct {
 	// JPath is the Jsonnet library search path (-J); the file's own
 	// directory is always searched first.
 	JPath []string
+	// Release, when set, renders the pattern for this release line
+	// instead of its own spec.release (to try a pattern on another line).
+	Release string
 }
 
 // Load reads, decodes, defaults and validates the pattern at path. A
@@ -58,6 +61,9 @@ func Parse(name string, data []byte, opts LoadOptions) (*Pattern, error) {
 	d.decode(root, reflect.ValueOf(&p).Elem(), "")
 	if len(d.errs) > 0 {
 		return nil, d.errs.Sorted()
+	}
+	if opts.Release != "" {
+		p.Spec.Release = opts.Release
 	}
 	p.Default()
 	if errs := p.Validate(); len(errs) > 0 {

@@ -64,3 +64,31 @@ func (p *Pattern) HubTemplateServiceAccount() string { return p.Metadata.Name + 
 func (p *Pattern) IsSpoke(g *ClusterGroup) bool {
 	return p.HubGroup() != nil && !g.HasRole(RoleHub) && g.HasRole(RoleWorkloads)
 }
+
+// KBSRouteName is the Route cocogen creates for the KBS. The Red Hat
+// Trustee operator names the Route its TrusteeConfig controller creates
+// kbs-route; cocogen renders a KbsConfig, not a TrusteeConfig, so it
+// creates its own, named apart from that one.
+const KBSRouteName = "kbs"
+
+// KBSRouteHost is the host OpenShift gives the KBS Route in the hub's
+// ingress domain (<route>-<namespace>.<domain>), or "" when the pattern
+// does not say the domain.
+func (p *Pattern) KBSRouteHost() string {
+	if p.Spec.Trustee.IngressDomain == "" {
+		return ""
+	}
+	return KBSRouteName + "-" + p.Spec.Trustee.Namespace + "." + p.Spec.Trustee.IngressDomain
+}
+
+// Keys of the KBS's Secrets. The Trustee operator mounts each Secret whole
+// in a directory of its own, so these are the file names the KBS
+// configuration points at; the TLS Secret is a kubernetes.io/tls one, so
+// that cert-manager or `oc create secret tls` can make it too.
+const (
+	KBSTLSKey         = "tls.key"
+	KBSTLSCert        = "tls.crt"
+	KBSAdminPublicKey = "publicKey"
+	KBSTokenKey       = "token.key"
+	KBSTokenCert      = "token.crt"
+)

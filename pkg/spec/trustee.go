@@ -2,6 +2,10 @@ package spec
 
 import (
 	"crypto/x509"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"encoding/pem"
 	"fmt"
 	"net/url"
@@ -33,14 +37,23 @@ type Trustee struct {
 	// ServiceType of the kbs-service: ClusterIP (default, expose it with a
 	// route), NodePort or LoadBalancer.
 	ServiceType string `json:"serviceType,omitempty"`
+	// IngressDomain is the hub cluster's ingress domain (e.g.
+	// apps.hub.example.com). On release lines whose Trustee operator
+	// creates the KBS Route itself, the default URL is that Route's host
+	// in this domain.
+	IngressDomain string `json:"ingressDomain,omitempty"`
 	// TLSSecret holds tls.crt and tls.key, the certificate and key the KBS
 	// serves HTTPS with (a kubernetes.io/tls Secret); default name
 	// "kbs-tls". Its tls.crt is what Certificate pins.
 	TLSSecret TrusteeSecret `json:"tlsSecret"`
-	// AdminSecret holds publicKey, the Ed25519 public key (PEM) whose
-	// private half signs requests to the KBS admin API; default name
-	// "kbs-auth-public-key".
+	// AdminSecret holds publicKey, the Ed25519 public key (PEM) of the
+	// KBS admin; default name "kbs-auth-public-key". The Trustee operator
+	// needs it; the KBS uses it only with AdminAPI.
 	AdminSecret TrusteeSecret `json:"adminSecret"`
+	// AdminAPI turns on the KBS admin API for requests signed by the
+	// admin key. Off by default: everything the KBS serves is in git
+	// (policies, reference values) or in Secrets (resources).
+	AdminAPI bool `json:"adminAPI,omitempty"`
 	// TokenSigner holds the key (token.key, EC P-256 PEM) and certificate
 	// (token.crt) the attestation service signs tokens with. The KBS trusts
 	// only tokens chaining to that certificate; without it any token
@@ -54,12 +67,41 @@ type Trustee struct {
 	SecretStore SecretStoreRef `json:"secretStore"`
 	// Resources are the Secrets the KBS releases to attested pods: key k of
 	// Secret s is the resource kbs:///default/<s>/<k>.
-	Resources []TrusteeSecret `json:"resources,omitempty"`
+	Resources []TrusteeResource `json:"resources,omitempty"`
 	// ReferenceValues are trusted measurements the attestation policy
-	// compares evidence with (name -> accepted values), e.g. azure_pcr11
-	// for the pod VM image. The init-data reference values are computed by
-	// cocogen and must not be listed here (see TrusteeReferenceValueNames).
+	// compares evidence with (name -> accepted values), e.g. snp_pcr11
+	// for the Azure pod VM image. The init-data reference values are
+	// computed by cocogen and must not be listed here (see
+	// TrusteeReferenceValueNames).
 	ReferenceValues map[string][]string `json:"referenceValues,omitempty"`
+	// ReferenceValueExpiration is the expiration date (YYYY-MM-DD, UTC)
+	// written on every reference value record; default
+	// DefaultReferenceValueExpiration. It comes from the pattern, never
+	// from the clock, so that output stays byte-identical.
+	ReferenceValueExpiration string `json:"referenceValueExpiration,omitempty"`
+	// TrustDebug lets the digests of init-data profiles with the debug
+	// agent policy into the reference values, so that debug pods attest
+	// and may receive secrets. It gives up confidentiality for those pods
+	// and warns at every render.
+	TrustDebug bool `json:"trustDebug,omitempty"`
+}
+
+// TrusteeResource is a Secret the KBS releases to attested pods.
+type TrusteeResource struct {
+	// Name of the Secret.
+	Name string `json:"name,omitempty"`
+	// RemoteKey or Source say where the Secret comes from (see
+	// TrusteeSecret); a resource needs one.
+	RemoteKey string `json:"remoteKey,omitempty"`
+	Source    string `json:"source,omitempty"`
+	// Profiles are the init-data profiles whose pods may fetch it; pods
+	// with other init-data get nothing.
+	Profiles []string `json:"profiles,omitempty"`
+}
+
+// Secret is the resource's Secret and where it comes from.
+func (r *TrusteeResource) Secret() TrusteeSecret {
+	return TrusteeSecret{Name: r.Name, RemoteKey: r.RemoteKey, Source: r.Source}
 }
 
 // TokenSigner names the Secrets with the attestation token signing key and
@@ -69,14 +111,39 @@ type TokenSigner struct {
 	CertSecret TrusteeSecret `json:"certSecret"`
 }
 
-// TrusteeSecret names a Secret in the Trustee namespace.
+// TrusteeSecret names a Secret in the Trustee namespace and where it comes
+// from: nothing cocogen names may be left for someone to guess.
 type TrusteeSecret struct {
 	// Name of the Secret.
 	Name string `json:"name,omitempty"`
 	// RemoteKey, when set, is the key in spec.trustee.secretStore that an
 	// ExternalSecret copies into the Secret (all its properties become the
-	// Secret's keys). Without it the Secret must already exist.
+	// Secret's keys).
 	RemoteKey string `json:"remoteKey,omitempty"`
+	// Source, when RemoteKey is not set: SourceGenerate (`cocogen secrets
+	// init` makes it; the default for the KBS's own keys) or
+	// SourceExisting (you create it, e.g. with cert-manager).
+	Source string `json:"source,omitempty"`
+}
+
+// Where a Trustee Secret comes from.
+const (
+	// SourceExternal: an ExternalSecret copies it from the secret store
+	// (set by RemoteKey).
+	SourceExternal = "external"
+	// SourceGenerate: `cocogen secrets init` generates it locally, never
+	// into git.
+	SourceGenerate = "generate"
+	// SourceExisting: created by you outside cocogen.
+	SourceExisting = "existing"
+)
+
+// SourceOf is where the Secret comes from ("" for none).
+func (s *TrusteeSecret) SourceOf() string {
+	if s.RemoteKey != "" {
+		return SourceExternal
+	}
+	return s.Source
 }
 
 // SecretStoreRef names an External Secrets store.
@@ -99,11 +166,16 @@ const (
 	DefaultTokenCertSecret      = "kbs-attestation-cert"
 	DefaultTokenDurationMinutes = 5
 	DefaultSecretStoreKind      = "ClusterSecretStore"
+	// DefaultReferenceValueExpiration is far away on purpose: the store is
+	// replaced by every sync of the pattern, which is what bounds a
+	// value's life; expiry must never take a pattern's KBS down.
+	DefaultReferenceValueExpiration = "2100-01-01"
 )
 
 // TrusteeReferenceValueNames are the reference values cocogen computes from
-// the init-data profiles at render time (see generators/trustee).
-var TrusteeReferenceValueNames = []string{"init_data", "init_data_pcr08", "init_data_mr_config_id", "init_data_host_data"}
+// the init-data profiles at render time (see generators/trustee), one per
+// form a TEE reports the init-data digest in.
+var TrusteeReferenceValueNames = []string{"init_data_pcr08", "init_data_mr_config_id", "init_data_host_data"}
 
 func (t *Trustee) defaultTrustee() {
 	setString(&t.Namespace, DefaultTrusteeNamespace)
@@ -117,6 +189,13 @@ func (t *Trustee) defaultTrustee() {
 		t.TokenDurationMinutes = ptr(DefaultTokenDurationMinutes)
 	}
 	setString(&t.SecretStore.Kind, DefaultSecretStoreKind)
+	setString(&t.ReferenceValueExpiration, DefaultReferenceValueExpiration)
+	// The KBS's own keys can be generated; a resource's value cannot.
+	for _, s := range []*TrusteeSecret{&t.TLSSecret, &t.AdminSecret, &t.TokenSigner.KeySecret, &t.TokenSigner.CertSecret} {
+		if s.RemoteKey == "" {
+			setString(&s.Source, SourceGenerate)
+		}
+	}
 }
 
 var (
@@ -151,10 +230,19 @@ func validateTrustee(p *Pattern, v *validator) {
 	}
 	usesStore := false
 	seen := map[string]string{}
-	check := func(path string, s *TrusteeSecret) {
+	check := func(path string, s TrusteeSecret, resource bool) {
 		v.dnsSubdomain(path+".name", s.Name)
-		if s.RemoteKey != "" {
+		switch {
+		case s.RemoteKey != "" && s.Source != "":
+			v.add(path+".source", "set remoteKey (External Secrets copies the Secret from the store) or source, not both")
+		case s.RemoteKey != "":
 			usesStore = true
+		case s.Source == "" && resource:
+			v.add(path, "Secret %q has no source: set remoteKey (External Secrets copies it from spec.trustee.secretStore) or source: %s (you create it)", s.Name, SourceExisting)
+		case s.Source == SourceGenerate && resource:
+			v.add(path+".source", "%q makes only the KBS's own keys (`cocogen secrets init`); a resource's value comes from remoteKey or source: %s", SourceGenerate, SourceExisting)
+		case s.Source != SourceGenerate && s.Source != SourceExisting:
+			v.add(path+".source", "want %s or %s, got %q", SourceGenerate, SourceExisting, s.Source)
 		}
 		if prev, dup := seen[s.Name]; dup && s.Name != "" {
 			v.add(path+".name", "Secret %q is also %s: the TLS key, the admin key and each resource need Secrets of their own", s.Name, prev)
@@ -162,12 +250,30 @@ func validateTrustee(p *Pattern, v *validator) {
 		}
 		seen[s.Name] = path
 	}
-	check("spec.trustee.tlsSecret", &t.TLSSecret)
-	check("spec.trustee.adminSecret", &t.AdminSecret)
-	check("spec.trustee.tokenSigner.keySecret", &t.TokenSigner.KeySecret)
-	check("spec.trustee.tokenSigner.certSecret", &t.TokenSigner.CertSecret)
+	check("spec.trustee.tlsSecret", t.TLSSecret, false)
+	check("spec.trustee.adminSecret", t.AdminSecret, false)
+	check("spec.trustee.tokenSigner.keySecret", t.TokenSigner.KeySecret, false)
+	check("spec.trustee.tokenSigner.certSecret", t.TokenSigner.CertSecret, false)
 	for i := range t.Resources {
-		check(fmt.Sprintf("spec.trustee.resources[%d]", i), &t.Resources[i])
+		r := &t.Resources[i]
+		path := fmt.Sprintf("spec.trustee.resources[%d]", i)
+		check(path, r.Secret(), true)
+		if len(r.Profiles) == 0 {
+			v.add(path+".profiles", "name the init-data profiles whose pods may fetch Secret %q (have: %s)", r.Name, strings.Join(p.Spec.InitData.profileNames(), ", "))
+		}
+		for j, name := range r.Profiles {
+			if p.Spec.InitData.Profile(name) == nil {
+				v.add(fmt.Sprintf("%s.profiles[%d]", path, j), "no init-data profile %q (have: %s)", name, strings.Join(p.Spec.InitData.profileNames(), ", "))
+			}
+		}
+	}
+	if _, err := time.Parse(time.DateOnly, t.ReferenceValueExpiration); err != nil {
+		v.add("spec.trustee.referenceValueExpiration", "want a date YYYY-MM-DD, got %q", t.ReferenceValueExpiration)
+	}
+	if d := t.IngressDomain; d != "" {
+		for _, msg := range validation.IsDNS1123Subdomain(d) {
+			v.add("spec.trustee.ingressDomain", "%q: %s", d, msg)
+		}
 	}
 	if usesStore {
 		if t.SecretStore.Name == "" {
@@ -210,8 +316,8 @@ func validateSpokeKBS(p *Pattern, v *validator) {
 			continue
 		}
 		for _, prof := range p.GroupInitDataProfiles(g) {
-			if prof.KBS.URL == "" && p.Spec.Trustee.URL == "" {
-				v.add("spec.trustee.url", "cluster group %q runs workloads on spoke clusters, which reach the hub's KBS only from outside the hub: set spec.trustee.url to the KBS route (or spec.initData.profiles[%s].kbs.url)",
+			if prof.KBS.URL == "" && p.Spec.Trustee.URL == "" && p.Spec.Trustee.IngressDomain == "" {
+				v.add("spec.trustee.url", "cluster group %q runs workloads on spoke clusters, which reach the hub's KBS only from outside the hub: set spec.trustee.ingressDomain (the hub's apps domain, where cocogen's KBS Route is) or spec.trustee.url (or spec.initData.profiles[%s].kbs.url)",
 					g.Name, prof.Name)
 			}
 		}

@@ -77,7 +77,7 @@ func TestTrusteeAndACMValidation(t *testing.T) {
 	}{
 		{
 			name: "spokes need the KBS URL",
-			want: []string{`spec.trustee.url: cluster group "spoke" runs workloads on spoke clusters, which reach the hub's KBS only from outside the hub: set spec.trustee.url`},
+			want: []string{`spec.trustee.url: cluster group "spoke" runs workloads on spoke clusters, which reach the hub's KBS only from outside the hub: set spec.trustee.ingressDomain`},
 		},
 		{
 			name:    "URL must be the HTTPS base URL",
@@ -112,6 +112,28 @@ func TestTrusteeAndACMValidation(t *testing.T) {
 				`spec.trustee.secretStore.kind: want ClusterSecretStore or SecretStore, got "Vault"`,
 				`spec.trustee.secretStore.name: required: a secret has a remoteKey`,
 				`spec.trustee.resources[0].name: "Bad_Name"`,
+				`spec.trustee.resources[0]: Secret "Bad_Name" has no source: set remoteKey`,
+				`spec.trustee.resources[0].profiles: name the init-data profiles whose pods may fetch Secret "Bad_Name" (have: default)`,
+			},
+		},
+		{
+			name: "secret sources",
+			trustee: kbsURL + `    tlsSecret: {name: tls, remoteKey: a, source: existing}
+    adminSecret: {name: admin, source: vault}
+    secretStore: {name: vault-backend}
+    referenceValueExpiration: "2100-13-01"
+    ingressDomain: "Apps_Hub"
+    resources:
+      - {name: generated, source: generate, profiles: [default, nosuch]}
+      - {name: mine, source: existing, profiles: [default]}
+`,
+			want: []string{
+				`spec.trustee.tlsSecret.source: set remoteKey (External Secrets copies the Secret from the store) or source, not both`,
+				`spec.trustee.adminSecret.source: want generate or existing, got "vault"`,
+				`spec.trustee.resources[0].source: "generate" makes only the KBS's own keys`,
+				`spec.trustee.resources[0].profiles[1]: no init-data profile "nosuch" (have: default)`,
+				`spec.trustee.referenceValueExpiration: want a date YYYY-MM-DD, got "2100-13-01"`,
+				`spec.trustee.ingressDomain: "Apps_Hub"`,
 			},
 		},
 		{

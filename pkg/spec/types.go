@@ -27,6 +27,10 @@ type Metadata struct {
 
 // PatternSpec is the body of a Pattern.
 type PatternSpec struct {
+	// Release is the release line the pattern targets (package release):
+	// it decides operator versions and every format the rendered
+	// configuration follows. Default release.Default.
+	Release string `json:"release,omitempty"`
 	// Source is the git repository the pattern (and its rendered tree) lives in.
 	Source GitSource `json:"source"`
 	// ArgoCD says which Argo CD instance owns the rendered Applications.

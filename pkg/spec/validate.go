@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/cocogen/cocogen/pkg/release"
 )
 
 // validator collects every problem of a defaulted pattern; paths are later
@@ -33,6 +35,9 @@ func (p *Pattern) Validate() ErrorList {
 	}
 	v.dnsLabel("metadata.name", p.Metadata.Name)
 	s := &p.Spec
+	if _, ok := release.Get(s.Release); !ok {
+		v.add("spec.release", "unknown release line %q (supported: %s)", s.Release, strings.Join(release.Names(), ", "))
+	}
 	v.repoURL("spec.source.repoURL", s.Source.RepoURL, true)
 	v.relPath("spec.source.renderedPath", s.Source.RenderedPath)
 	v.dnsLabel("spec.argocd.namespace", s.ArgoCD.Namespace)
@@ -101,7 +106,7 @@ func (v *validator) group(p *Pattern, g *ClusterGroup, path string) {
 	ops := map[string]int{}
 	for i := range g.Operators {
 		op := &g.Operators[i]
-		op.validate(v, fmt.Sprintf("%s.operators[%d]", path, i))
+		op.validate(v, p.Line(), fmt.Sprintf("%s.operators[%d]", path, i))
 		if j, dup := ops[op.Name]; dup {
 			v.add(fmt.Sprintf("%s.operators[%d].name", path, i), "operator %q listed twice (also operators[%d])", op.Name, j)
 		}
@@ -279,12 +284,12 @@ func (v *validator) secretRef(path string, r *SecretRef) {
 
 var installPlanApprovals = map[string]bool{"Automatic": true, "Manual": true}
 
-func (o *Operator) validate(v *validator, path string) {
+func (o *Operator) validate(v *validator, line *release.Line, path string) {
 	v.dnsSubdomain(path+".name", o.Name)
-	_, preset := Presets[o.Name]
-	for field, val := range map[string]string{"namespace": o.Namespace, "channel": o.Channel, "source": o.Source} {
-		if val == "" && !preset {
-			v.add(path+"."+field, "required for operator %q, which has no preset (presets: %s)", o.Name, strings.Join(slices.Sorted(maps.Keys(Presets)), ", "))
+	_, preset := line.Operators[o.Name]
+	for _, field := range []struct{ name, val string }{{"namespace", o.Namespace}, {"channel", o.Channel}, {"source", o.Source}} {
+		if field.val == "" && !preset {
+			v.add(path+"."+field.name, "required for operator %q, which has no preset on release line %s (presets: %s)", o.Name, line.Name, strings.Join(slices.Sorted(maps.Keys(line.Operators)), ", "))
 		}
 	}
 	if o.Namespace != "" {

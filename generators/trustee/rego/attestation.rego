@@ -1,112 +1,159 @@
-# Attestation (EAR appraisal) policy rendered by cocogen.
+# Attestation policy (default_cpu) rendered by cocogen for the built-in
+# attestation service of Trustee.
 #
-# The attestation service has already verified the evidence cryptographically
-# (vendor signature chains, the vTPM quote bound to the hardware report,
-# nonces). This policy turns the verified claims into AR4SI trust claims by
-# comparing them with the reference values (RVPS, data.reference):
+# The attestation service has verified the evidence cryptographically
+# before this runs (vendor signature chains, the vTPM quote bound to the
+# hardware report, the nonce). This policy turns the verified claims into
+# AR4SI trust claims, comparing them with reference values through
+# query_reference_value(name). The result is "affirming" only when every
+# claim below is in the affirming range (2-31); the resource policy releases
+# nothing otherwise.
 #
-#   hardware       2 = genuine TEE hardware          (97 = not recognised)
-#   configuration  2 = the init-data the pattern ships, no debug mode
-#                                                    (36 = unknown)
-#   executables    3 = the boot chain (firmware, kernel, initrd, command
-#                      line) matches reference measurements
-#                                                    (33 = unknown)
+#   configuration  2  the pod's init-data is one the pattern ships (its
+#                     digest in the form the TEE reports it: SNP HOSTDATA,
+#                     TDX MRCONFIGID, Azure vTPM PCR8) and the TEE is not
+#                     debuggable
+#                  96 the init-data is one the pattern does not ship (or a
+#                     debug profile's, unless the pattern trusts them)
+#                  36 otherwise: not known to be safe
+#   hardware       2  the TCB (firmware and microcode versions, TDX TCB
+#                     status) is one the reference values list
+#                  97 otherwise
+#   executables    3  the boot chain (launch measurement, vTPM PCR11,
+#                     TDX MRTD and RTMRs) matches reference measurements
+#                  33 otherwise
 #
-# The init_data_* reference values are computed by cocogen from the rendered
-# init-data documents; boot measurements come from the pattern
-# (spec.trustee.referenceValues). Any claim left at its default makes the
-# result "warning" or "contraindicated", for which the resource policy
-# releases nothing.
+# What this policy does NOT check: the workload itself (images, commands:
+# that is the kata agent policy inside the init-data), and anything for TEEs
+# other than SNP, TDX and Azure SNP/TDX vTPMs (their evidence gets the
+# defaults, never "affirming"). Reference value names for TEE measurements
+# are those of Trustee's default policy, so values published for it apply
+# here; the init_data_* values are computed by cocogen from the rendered
+# init-data documents.
 package policy
 
 import rego.v1
 
-default hardware := 97
-
 default configuration := 36
+
+default hardware := 97
 
 default executables := 33
 
-# Reference values by name; an unknown name accepts nothing.
-ref(name) := object.get(data.reference, name, [])
+# Claims this policy makes no assertion about.
+default file_system := 0
 
-# has_ref holds when the reference values list name at all.
-has_ref(name) if count(ref(name)) > 0
+default instance_identity := 0
 
-# debug_off holds unless a claim says the guest can be debugged. Claims are
-# booleans or strings depending on the attestation service release.
-debug_off(allowed) if sprintf("%v", [allowed]) == "false"
+default runtime_opaque := 0
 
-##### Azure confidential VMs: SNP or TDX behind a paravisor vTPM.
-# Older attestation services name the claims azsnpvtpm and aztdxvtpm.
+default storage_opaque := 0
 
-az_snp := object.get(input, "az-snp-vtpm", object.get(input, "azsnpvtpm", null))
+default sourced_data := 0
 
-az_tdx := object.get(input, "az-tdx-vtpm", object.get(input, "aztdxvtpm", null))
-
-azure_tpm := az_snp.tpm if {
-	az_snp != null
-} else := az_tdx.tpm if {
-	az_tdx != null
+trust_claims := {
+	"configuration": configuration,
+	"executables": executables,
+	"file-system": file_system,
+	"hardware": hardware,
+	"instance-identity": instance_identity,
+	"runtime-opaque": runtime_opaque,
+	"sourced-data": sourced_data,
+	"storage-opaque": storage_opaque,
 }
 
-hardware := 2 if azure_tpm
-
-# The kata agent extends PCR8 with the init-data digest.
-configuration := 2 if {
-	azure_tpm.pcr08 in ref("init_data_pcr08")
-	az_debug_off
+# listed(value, name) holds when the reference value name lists value. A
+# missing reference value lists nothing.
+listed(value, name) if {
+	values := query_reference_value(name)
+	is_array(values)
+	value in values
 }
 
-az_debug_off if az_snp == null
+# The init-data reference value for the TEE that produced the evidence:
+# the attestation service puts the TEE's init-data field, hex encoded, at
+# input.init_data.
+init_data_reference := "init_data_host_data" if input.snp
 
-az_debug_off if debug_off(az_snp.policy_debug_allowed)
+else := "init_data_mr_config_id" if input.tdx
 
-# PCR11 measures the pod VM image (UKI); PCR3, 9 and 12 are checked when the
-# pattern lists reference values for them.
+else := "init_data_pcr08" if input["az-snp-vtpm"]
+
+else := "init_data_pcr08" if input["az-tdx-vtpm"]
+
+init_data_shipped if listed(input.init_data, init_data_reference)
+
+configuration := 96 if not init_data_shipped
+
+else := 2 if {
+	input.snp
+	input.snp.policy_debug_allowed == false
+	input.snp.policy_migrate_ma == false
+}
+
+else := 2 if {
+	input.tdx
+	input.tdx.td_attributes.debug == false
+	listed(input.tdx.quote.body.xfam, "xfam")
+}
+
+else := 2 if {
+	# Azure reports the SNP policy as strings.
+	input["az-snp-vtpm"].policy_debug_allowed == "false"
+	input["az-snp-vtpm"].policy_migrate_ma == "false"
+}
+
+else := 2 if {
+	input["az-tdx-vtpm"].td_attributes.debug == false
+	listed(input["az-tdx-vtpm"].quote.body.xfam, "xfam")
+}
+
+##### AMD SEV-SNP
+
+hardware := 2 if {
+	listed(input.snp.reported_tcb_bootloader, "snp_bootloader")
+	listed(input.snp.reported_tcb_microcode, "snp_microcode")
+	listed(input.snp.reported_tcb_snp, "snp_snp_svn")
+	listed(input.snp.reported_tcb_tee, "snp_tee_svn")
+}
+
+executables := 3 if listed(input.snp.measurement, "snp_launch_measurement")
+
+##### Intel TDX
+
+hardware := 2 if tdx_platform_ok(input.tdx)
+
 executables := 3 if {
-	azure_tpm.pcr11 in ref("azure_pcr11")
-	every pcr in ["pcr03", "pcr09", "pcr12"] {
-		azure_pcr_ok(pcr)
-	}
+	listed(input.tdx.quote.body.mr_td, "mr_td")
+	listed(input.tdx.quote.body.rtmr_1, "rtmr_1")
+	listed(input.tdx.quote.body.rtmr_2, "rtmr_2")
 }
 
-azure_pcr_ok(pcr) if not has_ref(concat("_", ["azure", pcr]))
-
-azure_pcr_ok(pcr) if azure_tpm[pcr] in ref(concat("_", ["azure", pcr]))
-
-##### Bare-metal AMD SEV-SNP
-
-hardware := 2 if input.snp
-
-# HOSTDATA carries the init-data digest; claims hold it hex or base64
-# encoded depending on the release, and init_data_host_data lists both.
-configuration := 2 if {
-	object.get(input.snp, "init_data", object.get(input.snp, "host_data", "")) in ref("init_data_host_data")
-	debug_off(input.snp.policy_debug_allowed)
+# tdx_platform_ok: an Intel-signed TDX quote whose TCB is up to date and
+# whose collateral has not expired.
+tdx_platform_ok(tdx) if {
+	tdx.quote.header.tee_type == "81000000"
+	tdx.quote.header.vendor_id == "939a7233f79c4ca9940a0db3957f0607"
+	tdx.tcb_status == "UpToDate"
+	tdx.collateral_expiration_status == "0"
 }
 
-executables := 3 if input.snp.measurement in ref("snp_launch_measurement")
+##### Azure confidential VMs (SNP or TDX behind a vTPM paravisor)
 
-##### Bare-metal Intel TDX
-
-hardware := 2 if input.tdx
-
-# MRCONFIGID carries the init-data digest.
-configuration := 2 if {
-	input.tdx.quote.body.mr_config_id in ref("init_data_mr_config_id")
-	not tdx_debug
+hardware := 2 if {
+	az := input["az-snp-vtpm"]
+	listed(az.reported_tcb_bootloader, "tcb_bootloader")
+	listed(az.reported_tcb_microcode, "tcb_microcode")
+	listed(az.reported_tcb_snp, "tcb_snp")
+	listed(az.reported_tcb_tee, "tcb_tee")
 }
 
-tdx_debug if input.tdx.td_attributes.debug == true
+hardware := 2 if tdx_platform_ok(input["az-tdx-vtpm"])
+
+# PCR11 measures the pod VM image (its unified kernel image).
+executables := 3 if listed(input["az-snp-vtpm"].tpm.pcr11, "snp_pcr11")
 
 executables := 3 if {
-	input.tdx.quote.body.mr_td in ref("tdx_mr_td")
-	every rtmr in ["rtmr_1", "rtmr_2"] {
-		tdx_rtmr_ok(rtmr)
-	}
+	listed(input["az-tdx-vtpm"].quote.body.mr_td, "mr_td")
+	listed(input["az-tdx-vtpm"].tpm.pcr11, "tdx_pcr11")
 }
-
-tdx_rtmr_ok(rtmr) if not has_ref(concat("_", ["tdx", rtmr]))
-
-tdx_rtmr_ok(rtmr) if input.tdx.quote.body[rtmr] in ref(concat("_", ["tdx", rtmr]))
