@@ -12,7 +12,7 @@ import (
 )
 
 // fieldErrorLine is "file:line: field.path: message".
-var fieldErrorLine = regexp.MustCompile(`^(cocogen: )?fixtures/invalid/[a-z0-9-]+\.yaml:[0-9]+: [A-Za-z][A-Za-z0-9\[\]."/-]*: .+`)
+var fieldErrorLine = regexp.MustCompile(`^(cocogen: )?fixtures/invalid/([a-z0-9-]+/)*[a-z0-9-]+\.yaml:[0-9]+: [A-Za-z][A-Za-z0-9\[\]."/-]*: .+`)
 
 // TestInvalidPatterns runs `cocogen render -o DIR` on every malformed
 // pattern kept in fixtures/invalid: each must exit 2, print exactly the

@@ -73,6 +73,14 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 			deps = append(deps, dependency(pol.Name(), p.PolicyNamespace()))
 		}
 		if needsPeerPodsConfig(g.ClusterGroup) {
+			if g.Platform.Type == spec.PlatformIBMCloud {
+				// openshift/cloud-api-adaptor osc-release,
+				// src/cloud-providers/ibmcloud/provider.go: NewProvider
+				// reads kube-system/cluster-info (cluster_id) and looks up
+				// the cluster's kube-<id> security group through the
+				// IBM Cloud Kubernetes Service, and fails without them.
+				in.Note(g.path+".platform", "cluster group %q: the cloud-api-adaptor's IBM Cloud provider needs the IBM Cloud Kubernetes Service (kube-system/cluster-info and the cluster's kube-<id> security group): peer pods run on Red Hat OpenShift on IBM Cloud, not on clusters installed with openshift-install", g.Name)
+			}
 			pol := b.peerPodsPolicy(g, deps)
 			out.Add(pol)
 			policies = append(policies, pol.Name())

@@ -3,6 +3,8 @@ package acm_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +112,12 @@ func generate(t *testing.T, p *spec.Pattern) (*manifest.Set, []string) {
 	return set, warnings
 }
 
+func mustGenerate(t *testing.T, doc string) *manifest.Set {
+	t.Helper()
+	set, _ := generate(t, load(t, doc))
+	return set
+}
+
 func find(t *testing.T, set *manifest.Set, kind, name string) manifest.Object {
 	t.Helper()
 	return testkit.Find(t, set, kind, "", name)
@@ -172,7 +180,7 @@ func TestAzurePeerPodsConfigMap(t *testing.T) {
 		"INITDATA":                r.Annotation,
 		"PEERPODS_LIMIT_PER_NODE": "10",
 		"PROXY_TIMEOUT":           "5m",
-		"VXLAN_PORT":              "4789",
+		"VXLAN_PORT":              "9000",
 	}
 	t.Run("new cluster gets no AZURE_IMAGE_ID", func(t *testing.T) {
 		ot := only(t, evaluate(t, fixtureCluster(t).with(initCM), cp))
@@ -217,7 +225,10 @@ func checkPeerPodsCM(t *testing.T, ot objectTemplate, ns string, want map[string
 }
 
 func TestAzurePeerPodsSecret(t *testing.T) {
-	p := load(t, simplePattern)
+	if names := policyTemplateNames(find(t, mustGenerate(t, simplePattern), "Policy", "coco-simple-peer-pods")); slices.Contains(names, "coco-simple-peer-pods-secret") {
+		t.Errorf("the operator mints peer-pods-secret on Azure, yet the policy writes it: %v", names)
+	}
+	p := load(t, strings.Replace(simplePattern, "        type: azure\n", "        type: azure\n        azure:\n          credentials: {namespace: openshift-cloud-controller-manager, name: azure-cloud-credentials}\n", 1))
 	set, _ := generate(t, p)
 	cp := policyTemplate(t, find(t, set, "Policy", "coco-simple-peer-pods"), "coco-simple-peer-pods-secret")
 	if raw := mustJSON(t, cp); strings.Contains(raw, "not-a-real-secret-value") {
@@ -368,7 +379,7 @@ func TestHubToSpoke(t *testing.T) {
 		"PROXY_TIMEOUT":           "5m",
 		"ROOT_VOLUME_SIZE":        "30",
 		"TAGS":                    "env=prod,owner=coco",
-		"VXLAN_PORT":              "4789",
+		"VXLAN_PORT":              "9000",
 	})
 
 	// The KBS URL reaches the spokes inside the init-data document.
@@ -509,27 +520,29 @@ func TestConfigurableACM(t *testing.T) {
 	}
 }
 
+// The ids fixtures/openshift-aws and fixtures/openshift-ibmcloud list for
+// their clusters.
+const (
+	wantAWSSubnet     = "subnet-0a1b2c3d4e5f60718"
+	ibmVPC            = "r006-4f1c7a2e-9b3d-4e5f-8a6b-7c8d9e0f1a2b"
+	ibmSubnet         = "0717-2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
+	ibmSecurityGroup  = "r006-8e9f0a1b-2c3d-4e5f-9a0b-1c2d3e4f5a6b"
+	ibmResourceGroup  = "5c2a9d3e8f1b4c7a9e0d2f6b8a1c3e5d"
+	ibmPlatformFields = "        ibmcloud:\n          vpcID: " + ibmVPC + "\n          subnetID: " + ibmSubnet +
+		"\n          securityGroupIDs: [" + ibmSecurityGroup + "]\n          resourceGroupID: " + ibmResourceGroup + "\n"
+)
+
 func TestAWSPeerPods(t *testing.T) {
 	doc := strings.Replace(simplePattern, "        type: azure\n", "        type: aws\n", 1)
 	p := load(t, doc)
 	set, _ := generate(t, p)
 	pol := find(t, set, "Policy", "coco-simple-peer-pods")
+	cp := policyTemplate(t, pol, "coco-simple-peer-pods-cm")
 	r, initCM := initDataConfigMap(t, p, "default")
-	infra := map[string]any{
-		"apiVersion": "config.openshift.io/v1", "kind": "Infrastructure",
-		"metadata": map[string]any{"name": "cluster"},
-		"status": map[string]any{"platform": "AWS", "platformStatus": map[string]any{
-			"type": "AWS", "aws": map[string]any{"region": "us-east-2"}}},
-	}
 	ami := configMap("openshift-sandboxed-containers-operator", "peer-pods-cm", map[string]string{"PODVM_AMI_ID": "ami-0123456789abcdef0"})
-	c := cluster{initCM, infra, ami, storedForm(map[string]any{
-		"apiVersion": "v1", "kind": "Secret",
-		"metadata":   map[string]any{"name": "aws-cloud-credentials", "namespace": "openshift-cloud-controller-manager"},
-		"stringData": map[string]any{"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "fake"},
-	})}
-	ot := only(t, evaluate(t, c, policyTemplate(t, pol, "coco-simple-peer-pods-cm")))
-	checkPeerPodsCM(t, ot, "openshift-sandboxed-containers-operator", map[string]string{
+	want := map[string]string{
 		"AWS_REGION":              "us-east-2",
+		"AWS_SUBNET_ID":           wantAWSSubnet,
 		"CLOUD_PROVIDER":          "aws",
 		"DISABLECVM":              "false",
 		"INITDATA":                r.Annotation,
@@ -538,46 +551,99 @@ func TestAWSPeerPods(t *testing.T) {
 		"PODVM_INSTANCE_TYPE":     "m6a.large",
 		"PODVM_INSTANCE_TYPES":    "m6a.large",
 		"PROXY_TIMEOUT":           "5m",
-		"VXLAN_PORT":              "4789",
+		"VXLAN_PORT":              "9000",
+	}
+	t.Run("subnet by id, security groups by filter", func(t *testing.T) {
+		ot := only(t, evaluate(t, loadCluster(t, awsCluster).with(initCM, ami), cp))
+		checkPeerPodsCM(t, ot, "openshift-sandboxed-containers-operator", want)
 	})
-	sec := only(t, evaluate(t, c, policyTemplate(t, pol, "coco-simple-peer-pods-secret")))
+	t.Run("security groups all by id", func(t *testing.T) {
+		c := loadCluster(t, awsCluster).with(initCM, ami)
+		for _, o := range c {
+			if o["kind"] == "MachineSet" {
+				spec := o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["providerSpec"].(map[string]any)["value"].(map[string]any)
+				spec["securityGroups"] = []any{map[string]any{"id": "sg-0aaa"}, map[string]any{"id": "sg-0bbb"}}
+			}
+		}
+		ot := only(t, evaluate(t, c, cp))
+		withSGs := maps.Clone(want)
+		withSGs["AWS_SG_IDS"] = "sg-0aaa,sg-0bbb"
+		checkPeerPodsCM(t, ot, "openshift-sandboxed-containers-operator", withSGs)
+	})
+	t.Run("subnet by filter keeps an administrator's value", func(t *testing.T) {
+		c := loadCluster(t, awsCluster).with(initCM, configMap("openshift-sandboxed-containers-operator", "peer-pods-cm",
+			map[string]string{"PODVM_AMI_ID": "ami-0123456789abcdef0", "AWS_SUBNET_ID": "subnet-0admin"}))
+		for _, o := range c {
+			if o["kind"] == "MachineSet" {
+				spec := o["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["providerSpec"].(map[string]any)["value"].(map[string]any)
+				spec["subnet"] = map[string]any{"filters": []any{map[string]any{"name": "tag:Name", "values": []any{"coco-private"}}}}
+			}
+		}
+		ot := only(t, evaluate(t, c, cp))
+		admin := maps.Clone(want)
+		admin["AWS_SUBNET_ID"] = "subnet-0admin"
+		checkPeerPodsCM(t, ot, "openshift-sandboxed-containers-operator", admin)
+	})
+	if got := policyTemplateNames(pol); slices.Contains(got, "coco-simple-peer-pods-secret") {
+		t.Errorf("the operator mints peer-pods-secret on AWS, yet the policy writes it: %v", got)
+	}
+}
+
+// TestAWSCopiedCredentials: credentials named in the pattern are copied.
+func TestAWSCopiedCredentials(t *testing.T) {
+	doc := strings.Replace(simplePattern, "        type: azure\n", "        type: aws\n        aws:\n          credentials: {namespace: openshift-cloud-controller-manager, name: aws-cloud-credentials}\n", 1)
+	set, _ := generate(t, load(t, doc))
+	pol := find(t, set, "Policy", "coco-simple-peer-pods")
+	sec := only(t, evaluate(t, loadCluster(t, awsCluster), policyTemplate(t, pol, "coco-simple-peer-pods-secret")))
 	if diff := cmp.Diff(map[string]string{
-		"AWS_ACCESS_KEY_ID":     base64.StdEncoding.EncodeToString([]byte("AKIAEXAMPLE")),
-		"AWS_SECRET_ACCESS_KEY": base64.StdEncoding.EncodeToString([]byte("fake")),
+		"AWS_ACCESS_KEY_ID":     base64.StdEncoding.EncodeToString([]byte("AKIAIOSFODNN7EXAMPLE")),
+		"AWS_SECRET_ACCESS_KEY": base64.StdEncoding.EncodeToString([]byte("not-a-real-secret-value")),
 	}, stringMap(t, sec.ObjectDefinition["data"])); diff != "" {
 		t.Error(diff)
 	}
 }
 
 func TestIBMCloudPeerPods(t *testing.T) {
-	doc := strings.Replace(simplePattern, "        type: azure\n", "        type: ibmcloud\n        ibmcloud: {zone: us-south-1}\n", 1)
+	doc := strings.Replace(simplePattern, "        type: azure\n", "        type: ibmcloud\n"+ibmPlatformFields, 1)
 	p := load(t, doc)
 	set, _ := generate(t, p)
 	pol := find(t, set, "Policy", "coco-simple-peer-pods")
 	r, initCM := initDataConfigMap(t, p, "default")
-	infra := map[string]any{
-		"apiVersion": "config.openshift.io/v1", "kind": "Infrastructure",
-		"metadata": map[string]any{"name": "cluster"},
-		"status": map[string]any{"platformStatus": map[string]any{
-			"type": "IBMCloud", "ibmcloud": map[string]any{"location": "us-south"}}},
-	}
 	existing := configMap("openshift-sandboxed-containers-operator", "peer-pods-cm", map[string]string{
-		"IBMCLOUD_VPC_ID": "r006-1234", "IBMCLOUD_PODVM_IMAGE_ID": "r006-image"})
-	ot := only(t, evaluate(t, cluster{initCM, infra, existing}, policyTemplate(t, pol, "coco-simple-peer-pods-cm")))
+		"IBMCLOUD_VPC_ID": "r006-stale", "IBMCLOUD_PODVM_IMAGE_ID": "r006-image"})
+	ot := only(t, evaluate(t, loadCluster(t, ibmCloudCluster).with(initCM, existing), policyTemplate(t, pol, "coco-simple-peer-pods-cm")))
 	checkPeerPodsCM(t, ot, "openshift-sandboxed-containers-operator", map[string]string{
 		"CLOUD_PROVIDER":                       "ibmcloud",
 		"DISABLECVM":                           "false",
 		"IBMCLOUD_PODVM_IMAGE_ID":              "r006-image",
 		"IBMCLOUD_PODVM_INSTANCE_PROFILE_LIST": "bx3dc-2x10",
 		"IBMCLOUD_PODVM_INSTANCE_PROFILE_NAME": "bx3dc-2x10",
+		"IBMCLOUD_RESOURCE_GROUP_ID":           ibmResourceGroup,
+		"IBMCLOUD_SECURITY_GROUP_IDS":          ibmSecurityGroup,
 		"IBMCLOUD_VPC_ENDPOINT":                "https://us-south.iaas.cloud.ibm.com/v1",
-		"IBMCLOUD_VPC_ID":                      "r006-1234",
+		"IBMCLOUD_VPC_ID":                      ibmVPC,
+		"IBMCLOUD_VPC_SUBNET_ID":               ibmSubnet,
 		"IBMCLOUD_ZONE":                        "us-south-1",
 		"INITDATA":                             r.Annotation,
 		"PEERPODS_LIMIT_PER_NODE":              "10",
 		"PROXY_TIMEOUT":                        "5m",
-		"VXLAN_PORT":                           "4789",
+		"VXLAN_PORT":                           "9000",
 	})
+	// The operator mints nothing on IBM Cloud: the API key is copied.
+	sec := only(t, evaluate(t, loadCluster(t, ibmCloudCluster), policyTemplate(t, pol, "coco-simple-peer-pods-secret")))
+	if diff := cmp.Diff(map[string]string{
+		"IBMCLOUD_API_KEY": base64.StdEncoding.EncodeToString([]byte("not-a-real-api-key")),
+	}, stringMap(t, sec.ObjectDefinition["data"])); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func policyTemplateNames(pol manifest.Object) []string {
+	var out []string
+	for _, pt := range pol.Content["spec"].(map[string]any)["policy-templates"].([]any) {
+		out = append(out, pt.(map[string]any)["objectDefinition"].(map[string]any)["metadata"].(map[string]any)["name"].(string))
+	}
+	return out
 }
 
 func TestNoPeerPodsOnBareMetal(t *testing.T) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -132,43 +130,15 @@ func (b *builder) fillBootstrapPolicy(g *spec.ClusterGroup, out *manifest.Set) e
 
 // bootstrapTemplate turns one bootstrap object into an object template.
 // Objects are created with musthave: Argo CD adds its own fields to
-// Applications and AppProjects, which mustonlyhave would fight. The
-// argocd-cm health check becomes a resourceHealthChecks entry of the
-// OpenShift GitOps ArgoCD resource, because its operator owns argocd-cm
-// and would revert a direct edit.
+// Applications and AppProjects, and the ArgoCD resource with the health
+// checks must merge into the instance the GitOps operator made, both of
+// which mustonlyhave would fight.
 func (b *builder) bootstrapTemplate(o manifest.Object) (any, error) {
 	obj := runtime.DeepCopyJSON(o.Content)
-	if o.Kind() == "ConfigMap" && o.Name() == "argocd-cm" {
-		obj = argoCDHealthChecks(b.p, o)
-	}
 	raw, _ := json.Marshal(obj)
 	if strings.Contains(string(raw), "{{") {
 		// ACM would read it as a template on the spoke.
 		return nil, fmt.Errorf("%s contains '{{', which ACM would evaluate as a template", o.ID())
 	}
 	return map[string]any{"complianceType": "musthave", "objectDefinition": obj}, nil
-}
-
-// argoCDHealthChecks carries the argocd-cm health customizations as
-// resourceHealthChecks of the default OpenShift GitOps instance, which
-// lives in, and is named like, the Argo CD namespace.
-func argoCDHealthChecks(p *spec.Pattern, cm manifest.Object) map[string]any {
-	const prefix = "resource.customizations.health."
-	data, _ := cm.Content["data"].(map[string]any)
-	var checks []any
-	for _, key := range slices.Sorted(maps.Keys(data)) {
-		gk, ok := strings.CutPrefix(key, prefix)
-		if !ok {
-			continue
-		}
-		group, kind, _ := strings.Cut(gk, "_")
-		checks = append(checks, map[string]any{"group": group, "kind": kind, "check": data[key]})
-	}
-	ns := p.Spec.ArgoCD.Namespace
-	return map[string]any{
-		"apiVersion": "argoproj.io/v1beta1",
-		"kind":       "ArgoCD",
-		"metadata":   map[string]any{"name": ns, "namespace": ns},
-		"spec":       map[string]any{"resourceHealthChecks": checks},
-	}
 }

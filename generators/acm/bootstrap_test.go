@@ -3,6 +3,7 @@ package acm_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,28 +18,25 @@ import (
 
 // TestSpokeBootstrap renders the hub-spoke example and checks that each
 // spoke group's bootstrap Policy creates on the spoke exactly the objects
-// rendered into bootstrap/<group>, that it waits for the GitOps operator
-// policy, and that the argocd-cm health check becomes an ArgoCD resource
-// health check (OpenShift GitOps owns argocd-cm).
+// rendered into bootstrap/<group> (root AppProject and Application, and the
+// OpenShift GitOps ArgoCD resource carrying the health checks), and that it
+// waits for the GitOps operator policy.
 func TestSpokeBootstrap(t *testing.T) {
 	p := testkit.LoadFile(t, filepath.Join(testkit.Root(t), "fixtures/hub-spoke/pattern.yaml"))
 	res := testkit.Render(t, p)
 	for _, group := range []string{"spoke-azure", "spoke-aws"} {
 		t.Run(group, func(t *testing.T) {
 			var want []any
-			var healthLua any
+			var kinds []string
 			for _, o := range res.Set.Objects {
-				if o.Dir != "bootstrap/"+group {
-					continue
+				if o.Dir == "bootstrap/"+group {
+					want = append(want, o.Content)
+					kinds = append(kinds, o.Kind())
 				}
-				if o.Kind() == "ConfigMap" {
-					healthLua = o.Content["data"].(map[string]any)["resource.customizations.health.argoproj.io_Application"]
-					continue
-				}
-				want = append(want, o.Content)
 			}
-			if len(want) != 2 {
-				t.Fatalf("want root AppProject and Application in bootstrap/%s, got %d objects", group, len(want))
+			slices.Sort(kinds)
+			if !slices.Equal(kinds, []string{"AppProject", "Application", "ArgoCD"}) {
+				t.Fatalf("bootstrap/%s holds %v, want the root AppProject and Application and the ArgoCD health checks", group, kinds)
 			}
 			pol := find(t, res.Set, "Policy", "coco-"+group+"-bootstrap")
 			deps := pol.Content["spec"].(map[string]any)["dependencies"].([]any)
@@ -47,27 +45,14 @@ func TestSpokeBootstrap(t *testing.T) {
 			}
 			tmpl := policyTemplate(t, pol, "coco-"+group+"-bootstrap")
 			var got []any
-			var argoCD map[string]any
 			for _, ot := range tmpl["spec"].(map[string]any)["object-templates"].([]any) {
-				def := ot.(map[string]any)["objectDefinition"].(map[string]any)
-				if def["kind"] == "ArgoCD" {
-					argoCD = def
-					continue
+				if ct := ot.(map[string]any)["complianceType"]; ct != "musthave" {
+					t.Errorf("complianceType %v, want musthave (merge into what Argo CD and its operator own)", ct)
 				}
-				got = append(got, def)
+				got = append(got, ot.(map[string]any)["objectDefinition"])
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("bootstrap objects differ from bootstrap/%s (-want +got):\n%s", group, diff)
-			}
-			wantArgo := map[string]any{
-				"apiVersion": "argoproj.io/v1beta1", "kind": "ArgoCD",
-				"metadata": map[string]any{"name": "openshift-gitops", "namespace": "openshift-gitops"},
-				"spec": map[string]any{"resourceHealthChecks": []any{map[string]any{
-					"group": "argoproj.io", "kind": "Application", "check": healthLua,
-				}}},
-			}
-			if diff := cmp.Diff(wantArgo, argoCD); diff != "" {
-				t.Errorf("health check (-want +got):\n%s", diff)
 			}
 			gitops := policyTemplate(t, find(t, res.Set, "Policy", "coco-"+group+"-gitops"), "coco-"+group+"-gitops")
 			sub := gitops["spec"].(map[string]any)["object-templates"].([]any)[2].(map[string]any)["objectDefinition"].(map[string]any)

@@ -19,8 +19,10 @@ const (
 	PeerPodsSecret    = "peer-pods-secret"
 )
 
-// cloud describes what peer-pods-cm takes on one platform, following the
-// cloud-api-adaptor provider settings.
+// cloud describes what peer-pods-cm takes on one platform. Keys are those
+// the pinned cloud-api-adaptor reads (openshift/cloud-api-adaptor
+// osc-release, src/cloud-providers/<provider>/manager.go: the *WithEnv
+// registrations).
 type cloud struct {
 	provider string
 	// instanceSize and instanceSizes are the keys of the default VM size
@@ -28,8 +30,13 @@ type cloud struct {
 	instanceSize, instanceSizes string
 	// preamble declares the template variables the values use.
 	preamble []string
-	// values are keys computed in-cluster (template expressions).
+	// values are keys computed in-cluster (template expressions) or given
+	// in the pattern.
 	values map[string]string
+	// discovered are keys read from the cluster's objects (a template
+	// variable each) that may be missing there: then the key keeps the
+	// value it has, or is left out for the adaptor to find itself.
+	discovered map[string]string
 	// preserved are keys written in-cluster by others (the pod VM image
 	// build, an administrator) that the policy keeps when present instead of
 	// removing them as mustonlyhave otherwise would.
@@ -37,8 +44,22 @@ type cloud struct {
 	// secret maps peer-pods-secret keys to keys of the cloud credentials
 	// Secret.
 	secret map[string]string
-	// credentials is the cloud credentials Secret.
+	// credentials is the cloud credentials Secret to copy; nil where the
+	// sandboxed containers operator mints peer-pods-secret itself.
 	credentials *spec.SecretRef
+}
+
+// workerMachineSet sets $worker to the provider spec of the first worker
+// MachineSet (by name, as the API server lists them): the subnet and
+// security groups the cluster's own workers launch into. The role label is
+// on the machine template, not on the MachineSet.
+var workerMachineSet = []string{
+	`$worker := dict`,
+	`range (lookup "machine.openshift.io/v1beta1" "MachineSet" "openshift-machine-api" "").items`,
+	`if and (empty $worker) (eq "worker" (dig "spec" "template" "metadata" "labels" "machine.openshift.io/cluster-api-machine-role" "" .))`,
+	`$worker = dig "spec" "template" "spec" "providerSpec" "value" (dict) .`,
+	`end`,
+	`end`,
 }
 
 func cloudOf(g *spec.ClusterGroup) cloud {
@@ -84,13 +105,34 @@ func cloudOf(g *spec.ClusterGroup) cloud {
 		c := cloud{
 			provider:     "aws",
 			instanceSize: "PODVM_INSTANCE_TYPE", instanceSizes: "PODVM_INSTANCE_TYPES",
-			preamble: []string{`$infra := lookup "config.openshift.io/v1" "Infrastructure" "" "cluster"`},
+			// The worker MachineSet names its subnet and security groups
+			// by id or by filters (tags); only ids are usable here. With
+			// filters the keys stay unset and the adaptor takes the
+			// subnet and security groups of the worker it runs on from
+			// instance metadata (src/cloud-providers/aws/imds.go): the
+			// same network either way.
+			preamble: append([]string{`$infra := lookup "config.openshift.io/v1" "Infrastructure" "" "cluster"`},
+				append(workerMachineSet,
+					`$subnet := dig "subnet" "id" "" $worker`,
+					// All security groups or none: a list without the
+					// filtered node group would cut pod VMs off the
+					// workers.
+					`$securityGroups := list`,
+					`$allByID := true`,
+					`range (dig "securityGroups" (list) $worker)`,
+					`$id := dig "id" "" .`,
+					`if $id`, `$securityGroups = append $securityGroups $id`, `else`, `$allByID = false`, `end`,
+					`end`,
+					`$securityGroupIDs := ternary (join "," $securityGroups) "" $allByID`,
+				)...),
 			values: map[string]string{
 				"AWS_REGION": `{{ dig "status" "platformStatus" "aws" "region" "" $infra }}`,
 			},
-			// Without subnet and security groups the adaptor uses those of
-			// the worker it runs on (instance metadata).
-			preserved: []string{"PODVM_AMI_ID", "AWS_SUBNET_ID", "AWS_VPC_ID", "AWS_SG_IDS"},
+			discovered: map[string]string{
+				"AWS_SUBNET_ID": "$subnet",
+				"AWS_SG_IDS":    "$securityGroupIDs",
+			},
+			preserved: []string{"PODVM_AMI_ID"},
 			secret: map[string]string{
 				"AWS_ACCESS_KEY_ID":     "aws_access_key_id",
 				"AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
@@ -106,25 +148,38 @@ func cloudOf(g *spec.ClusterGroup) cloud {
 		c := cloud{
 			provider:     "ibmcloud",
 			instanceSize: "IBMCLOUD_PODVM_INSTANCE_PROFILE_NAME", instanceSizes: "IBMCLOUD_PODVM_INSTANCE_PROFILE_LIST",
+			// The region is the Infrastructure's location and the zone a
+			// worker node's; the VPC, subnet, security groups and
+			// resource group come from the pattern, since the cluster's
+			// objects name them only by name (IBMCloudMachineProviderSpec).
 			preamble: []string{
 				`$infra := lookup "config.openshift.io/v1" "Infrastructure" "" "cluster"`,
 				`$region := dig "status" "platformStatus" "ibmcloud" "location" "" $infra`,
+				`$zone := ""`,
+				`range (lookup "v1" "Node" "" "" "node-role.kubernetes.io/worker").items`,
+				`if not $zone`, `$zone = dig "metadata" "labels" "topology.kubernetes.io/zone" "" .`, `end`,
+				`end`,
 			},
 			values: map[string]string{
-				"IBMCLOUD_VPC_ENDPOINT": "https://{{ $region }}.iaas.cloud.ibm.com/v1",
+				"IBMCLOUD_VPC_ENDPOINT":      "https://{{ $region }}.iaas.cloud.ibm.com/v1",
+				"IBMCLOUD_VPC_ID":            ibm.VPCID,
+				"IBMCLOUD_VPC_SUBNET_ID":     ibm.SubnetID,
+				"IBMCLOUD_RESOURCE_GROUP_ID": ibm.ResourceGroupID,
 			},
-			preserved: []string{"IBMCLOUD_PODVM_IMAGE_ID", "IBMCLOUD_RESOURCE_GROUP_ID", "IBMCLOUD_SSH_KEY_ID",
-				"IBMCLOUD_VPC_ID", "IBMCLOUD_VPC_SUBNET_ID", "IBMCLOUD_VPC_SG_ID"},
+			discovered:  map[string]string{"IBMCLOUD_ZONE": "$zone"},
+			preserved:   []string{"IBMCLOUD_PODVM_IMAGE_ID", "IBMCLOUD_SSH_KEY_ID"},
 			secret:      map[string]string{"IBMCLOUD_API_KEY": "ibmcloud_api_key"},
 			credentials: ibm.Credentials,
+		}
+		if len(ibm.SecurityGroupIDs) > 0 {
+			c.values["IBMCLOUD_SECURITY_GROUP_IDS"] = strings.Join(ibm.SecurityGroupIDs, ",")
 		}
 		if ibm.Region != "" {
 			c.values["IBMCLOUD_VPC_ENDPOINT"] = "https://" + ibm.Region + ".iaas.cloud.ibm.com/v1"
 		}
 		if ibm.Zone != "" {
 			c.values["IBMCLOUD_ZONE"] = ibm.Zone
-		} else {
-			c.preserved = append(c.preserved, "IBMCLOUD_ZONE")
+			delete(c.discovered, "IBMCLOUD_ZONE")
 		}
 		return c
 	}
@@ -152,6 +207,10 @@ func (b *builder) peerPodsPolicy(g group, deps []any) manifest.Object {
 	cm := b.configurationPolicy(name+"-cm", map[string]any{
 		"object-templates-raw": b.peerPodsConfigMapTemplate(g.ClusterGroup, c),
 	})
+	if c.credentials == nil {
+		// The sandboxed containers operator mints peer-pods-secret.
+		return b.policy(name, g.path+".platform", peerPodsCompliance, deps, cm)
+	}
 	secretData := map[string]any{}
 	for key, from := range c.secret {
 		secretData[key] = fmt.Sprintf("{{ fromSecret %q %q %q }}", c.credentials.Namespace, c.credentials.Name, from)
@@ -187,13 +246,13 @@ func (b *builder) peerPodsConfigMapTemplate(g *spec.ClusterGroup, c cloud) strin
 	def, sizes, tags := instanceSizes(pl)
 
 	literal := map[string]string{
-		"CLOUD_PROVIDER":          c.provider,
-		c.instanceSize:            def,
-		c.instanceSizes:           strings.Join(sizes, ","),
-		"PEERPODS_LIMIT_PER_NODE": strconv.Itoa(*pp.LimitPerNode),
-		"PROXY_TIMEOUT":           pp.ProxyTimeout,
-		"VXLAN_PORT":              strconv.Itoa(*pp.VXLANPort),
-		"DISABLECVM":              strconv.FormatBool(*pp.DisableCVM),
+		"CLOUD_PROVIDER":                    c.provider,
+		c.instanceSize:                      def,
+		c.instanceSizes:                     strings.Join(sizes, ","),
+		b.p.Line().Cluster.PeerPodsLimitKey: strconv.Itoa(*pp.LimitPerNode),
+		"PROXY_TIMEOUT":                     pp.ProxyTimeout,
+		"VXLAN_PORT":                        strconv.Itoa(*pp.VXLANPort),
+		"DISABLECVM":                        strconv.FormatBool(*pp.DisableCVM),
 	}
 	if pp.RootVolumeSize != nil {
 		literal["ROOT_VOLUME_SIZE"] = strconv.Itoa(*pp.RootVolumeSize)
@@ -233,6 +292,11 @@ func (b *builder) peerPodsConfigMapTemplate(g *spec.ClusterGroup, c cloud) strin
 	t.WriteString("    data:\n")
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		fmt.Fprintf(&t, "      %s: %s\n", k, yamlQuote(values[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.discovered)) {
+		fmt.Fprintf(&t, "      {{- with %s | default (dig \"data\" %q \"\" $current) }}\n", c.discovered[k], k)
+		fmt.Fprintf(&t, "      %s: '{{ . }}'\n", k)
+		t.WriteString("      {{- end }}\n")
 	}
 	for _, k := range c.preserved {
 		fmt.Fprintf(&t, "      {{- with dig \"data\" %q \"\" $current }}\n", k)

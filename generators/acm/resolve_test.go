@@ -20,40 +20,55 @@ import (
 	discoveryfake "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
-	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/cocogen/cocogen/pkg/manifest"
 )
 
-// fixtureDir holds what an OpenShift cluster on Azure exposes (see its
-// README for the expected ARM IDs).
-const fixtureDir = "../../fixtures/openshift-azure"
+// Cluster fixtures: what an OpenShift cluster on each cloud exposes (see
+// each README for the ids expected from it).
+const (
+	azureCluster    = "openshift-azure"
+	awsCluster      = "openshift-aws"
+	ibmCloudCluster = "openshift-ibmcloud"
+)
 
 // resources are the API resources the fake clusters serve.
 var resources = []*metav1.APIResourceList{
 	{GroupVersion: "v1", APIResources: []metav1.APIResource{
 		{Name: "configmaps", Namespaced: true, Kind: "ConfigMap", Verbs: []string{"get", "list", "watch"}},
 		{Name: "secrets", Namespaced: true, Kind: "Secret", Verbs: []string{"get", "list", "watch"}},
+		{Name: "nodes", Namespaced: false, Kind: "Node", Verbs: []string{"get", "list", "watch"}},
 	}},
 	{GroupVersion: "config.openshift.io/v1", APIResources: []metav1.APIResource{
 		{Name: "infrastructures", Namespaced: false, Kind: "Infrastructure", Verbs: []string{"get", "list", "watch"}},
 	}},
+	{GroupVersion: "machine.openshift.io/v1beta1", APIResources: []metav1.APIResource{
+		{Name: "machinesets", Namespaced: true, Kind: "MachineSet", Verbs: []string{"get", "list", "watch"}},
+	}},
 }
 
 var listKinds = map[schema.GroupVersionResource]string{
-	{Version: "v1", Resource: "configmaps"}:                                    "ConfigMapList",
-	{Version: "v1", Resource: "secrets"}:                                       "SecretList",
-	{Group: "config.openshift.io", Version: "v1", Resource: "infrastructures"}: "InfrastructureList",
+	{Version: "v1", Resource: "configmaps"}:                                      "ConfigMapList",
+	{Version: "v1", Resource: "nodes"}:                                           "NodeList",
+	{Group: "machine.openshift.io", Version: "v1beta1", Resource: "machinesets"}: "MachineSetList",
+	{Version: "v1", Resource: "secrets"}:                                         "SecretList",
+	{Group: "config.openshift.io", Version: "v1", Resource: "infrastructures"}:   "InfrastructureList",
 }
 
 // cluster is a fake API server's content.
 type cluster []map[string]any
 
-// fixtureCluster loads fixtures/openshift-azure as the API server would
-// store it (Secret stringData folded into base64 data).
-func fixtureCluster(t *testing.T) cluster {
+// fixtureCluster loads the Azure cluster fixture.
+func fixtureCluster(t *testing.T) cluster { return loadCluster(t, azureCluster) }
+
+// loadCluster loads fixtures/<name> as the API server would store it
+// (Secret stringData folded into base64 data).
+func loadCluster(t *testing.T, name string) cluster {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.yaml"))
+	dir := filepath.Join("../../fixtures", name)
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no fixtures in %s: %v", fixtureDir, err)
+		t.Fatalf("no fixtures in %s: %v", dir, err)
 	}
 	var c cluster
 	for _, f := range files {
@@ -61,11 +76,13 @@ func fixtureCluster(t *testing.T) cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var obj map[string]any
-		if err := sigsyaml.Unmarshal(data, &obj); err != nil {
+		objs, err := manifest.ReadStream(data)
+		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		c = append(c, storedForm(obj))
+		for _, obj := range objs {
+			c = append(c, storedForm(obj))
+		}
 	}
 	return c
 }

@@ -3,6 +3,7 @@ package argocd_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cocogen/cocogen/internal/testkit"
@@ -88,7 +89,8 @@ func TestRootProjectGrantsExactlyWhatTheGroupHolds(t *testing.T) {
 		gk := k.(map[string]any)
 		kinds = append(kinds, gk["group"].(string)+"/"+gk["kind"].(string))
 	}
-	want := []string{"argoproj.io/AppProject", "argoproj.io/Application", "example.com/Widget", "operators.coreos.com/OperatorGroup", "operators.coreos.com/Subscription"}
+	// The ConfigMap is the sandboxed containers operator's feature gates.
+	want := []string{"/ConfigMap", "argoproj.io/AppProject", "argoproj.io/Application", "example.com/Widget", "operators.coreos.com/OperatorGroup", "operators.coreos.com/Subscription"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("namespaced kinds %v, want %v", kinds, want)
 	}
@@ -159,5 +161,34 @@ func TestChildApplications(t *testing.T) {
 	root := find(t, s, "bootstrap/edge/Application/openshift-gitops/demo-edge.yaml")
 	if p := get(root, "spec", "source", "path"); p != "rendered/edge" {
 		t.Errorf("root app path %v", p)
+	}
+}
+
+// TestNodePreparation: on request, a bare-metal group gets Node Feature
+// Discovery with a rule for its TEE (the label and key capacity the
+// operator's kata-cc class selects and requests) and a MachineConfig per
+// pool; otherwise none of it.
+func TestNodePreparation(t *testing.T) {
+	if _, s := renderArgo(t); slices.ContainsFunc(s.Objects, func(o manifest.Object) bool { return o.Kind() == "MachineConfig" || o.Kind() == "NodeFeatureRule" }) {
+		t.Error("node preparation without prepareNodes")
+	}
+	doc := strings.Replace(pattern, "baremetal: {tee: snp}", "baremetal: {tee: snp, prepareNodes: true, machineConfigRoles: [master, worker]}", 1)
+	doc = strings.Replace(doc, "        - name: sandboxed-containers-operator\n", "        - name: sandboxed-containers-operator\n        - name: nfd\n", 1)
+	res := testkit.RenderWith(t, testkit.Load(t, doc), nil, argocd.New())
+	rule := find(t, res.Set, "edge/NodeFeatureRule/openshift-nfd/cocogen-snp.yaml")
+	r := get(rule, "spec", "rules").([]any)[0].(map[string]any)
+	if get(r, "labels", "amd.feature.node.kubernetes.io/snp") != "true" || get(r, "extendedResources", "sev-snp.amd.com/esids") != "@cpu.security.sev.encrypted_state_ids" {
+		t.Errorf("SNP rule %v", r)
+	}
+	find(t, res.Set, "edge/NodeFeatureDiscovery/openshift-nfd/nfd-instance.yaml")
+	find(t, res.Set, "edge/Subscription/openshift-nfd/nfd.yaml")
+	for _, role := range []string{"master", "worker"} {
+		mc := find(t, res.Set, "edge/MachineConfig/99-cocogen-snp-"+role+".yaml")
+		if get(mc, "metadata", "labels", "machineconfiguration.openshift.io/role") != role {
+			t.Errorf("MachineConfig for %s: %v", role, get(mc, "metadata", "labels"))
+		}
+		if args := toStrings(get(mc, "spec", "kernelArguments")); slices.Contains(args, "kvm_intel.tdx=1") {
+			t.Errorf("TDX kernel argument on an SNP host: %v", args)
+		}
 	}
 }

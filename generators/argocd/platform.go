@@ -37,8 +37,39 @@ func platformObjects(p *spec.Pattern, g group) []manifest.Object {
 		meta := objects.Meta{Name: op.Name, Namespace: op.Namespace, Group: g.Name, Wave: wave}.Build(p)
 		out = append(out, manifest.Object{Dir: g.Dir(), Content: objects.Subscription(meta, op), Origin: g.origin(fmt.Sprintf(".operators[%d]", i))})
 	}
+	out = append(out, operatorInstances(p, g)...)
+	out = append(out, nodePreparation(p, g)...)
 	if g.KataConfig != nil {
 		out = append(out, kataConfig(p, g))
+	}
+	return out
+}
+
+// operatorInstances are what the group's operators need before they do
+// anything: ACM's MultiClusterHub, the External Secrets operator's
+// ExternalSecretsConfig, and the sandboxed containers operator's feature
+// gates, which must say confidential before it builds its pod VM image
+// and runtime classes (otherwise it builds a non-confidential image and
+// sets DISABLECVM in peer-pods-cm).
+func operatorInstances(p *spec.Pattern, g group) []manifest.Object {
+	line := p.Line()
+	var out []manifest.Object
+	for i, op := range g.Operators {
+		field := fmt.Sprintf(".operators[%d]", i)
+		switch op.Name {
+		case spec.OperatorACM:
+			meta := objects.Meta{Name: line.Cluster.MultiClusterHub, Namespace: line.Cluster.MultiClusterHubNamespace, Group: g.Name, Wave: waves.OperatorInstances, CustomResource: true}.Build(p)
+			out = append(out, objects.New(g.Dir(), "operator.open-cluster-management.io/v1", "MultiClusterHub", meta, map[string]any{"spec": map[string]any{}}, g.origin(field)))
+		case spec.OperatorExternalSecrets:
+			meta := objects.Meta{Name: line.Cluster.ExternalSecretsConfig, Group: g.Name, Wave: waves.OperatorInstances, CustomResource: true}.Build(p)
+			out = append(out, objects.New(g.Dir(), "operator.openshift.io/v1alpha1", "ExternalSecretsConfig", meta, map[string]any{"spec": map[string]any{}}, g.origin(field)))
+		case spec.OperatorSandboxedContainers:
+			if !g.HasRole(spec.RoleWorkloads) || g.ConfidentialRuntimeClass(line) == "" {
+				continue // runs kata, but no confidential pods
+			}
+			meta := objects.Meta{Name: line.Cluster.FeatureGates, Namespace: op.Namespace, Group: g.Name, Wave: waves.Policies}.Build(p)
+			out = append(out, objects.New(g.Dir(), "v1", "ConfigMap", meta, map[string]any{"data": map[string]any{"confidential": "true"}}, g.origin(field)))
+		}
 	}
 	return out
 }

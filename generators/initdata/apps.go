@@ -1,10 +1,15 @@
 package initdata
 
 import (
+	"bytes"
+	"slices"
+
 	"fmt"
 	"io/fs"
 	"path"
 	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -55,7 +60,7 @@ func renderApp(in *render.Input, rp *repo, ref spec.AppRef, r *profiles.Profile)
 	if err != nil {
 		return nil, err
 	}
-	inj := injector{profile: r, runtimeClass: a.Confidential.RuntimeClassName, warnf: func(format string, args ...any) {
+	inj := injector{profile: r, runtimeClass: a.Confidential.RuntimeClassName, kataClass: p.Line().Cluster.KataRuntimeClass, group: g.Name, warnf: func(format string, args ...any) {
 		in.Warn(ref.Path(), "application %s: "+format, append([]any{a.Name}, args...)...)
 	}}
 	var errs spec.ErrorList
@@ -81,7 +86,12 @@ func renderApp(in *render.Input, rp *repo, ref spec.AppRef, r *profiles.Profile)
 		seen[o.ID()] = so.file
 		n, err := inj.inject(o)
 		if err != nil {
-			errs = append(errs, &spec.FieldError{File: so.file, Msg: err.Error()})
+			fe := &spec.FieldError{File: so.file, Msg: err.Error()}
+			if ce, ok := err.(*classError); ok {
+				fe.Path = ce.field
+				fe.Line = rp.lineOf(so.file, o.Name(), "runtimeClassName", ce.class)
+			}
+			errs = append(errs, fe)
 			continue
 		}
 		workloads += n
@@ -226,4 +236,68 @@ func copyToMemory(src fs.FS) (filesys.FileSystem, error) {
 		return nil, fmt.Errorf("copying the repository for kustomize: %w", err)
 	}
 	return mem, nil
+}
+
+// lineOf finds, in a manifest file of the repository, the line of a
+// key: value pair inside the document whose metadata.name is name; 0 when
+// the file is a kustomization (its output has no lines) or has no such
+// pair. It only runs to locate an error.
+func (rp *repo) lineOf(file, name, key, value string) int {
+	data, err := fs.ReadFile(rp.fsys, file)
+	if err != nil || slices.Contains(kustomizationFiles, path.Base(file)) {
+		return 0
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return 0
+		}
+		if !hasName(&doc, name) {
+			continue
+		}
+		if line := findPair(&doc, key, value); line > 0 {
+			return line
+		}
+	}
+}
+
+// hasName reports whether a document's metadata.name is name.
+func hasName(doc *yaml.Node, name string) bool {
+	root := doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	meta := mapValue(root, "metadata")
+	n := mapValue(meta, "name")
+	return n != nil && n.Value == name
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// findPair returns the line of the first key: value pair below n.
+func findPair(n *yaml.Node, key, value string) int {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k, v := n.Content[i], n.Content[i+1]; k.Value == key && v.Kind == yaml.ScalarNode && v.Value == value {
+				return k.Line
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if line := findPair(c, key, value); line > 0 {
+			return line
+		}
+	}
+	return 0
 }

@@ -39,15 +39,17 @@ func workloadsRepo() fstest.MapFS {
 	}
 	return fstest.MapFS{
 		"apps/all/pod.yaml": {Data: []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod\nspec:" + podSpec + "\n")},
-		"apps/all/deploy.yaml": {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deploy\nspec:\n  template:\n" + tmpl("kata") +
+		"apps/all/deploy.yaml": {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deploy\nspec:\n  template:\n" + tmpl("") +
 			"---\n# a comment-only document\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\nspec:\n  ports: [{port: 8080}]\n")},
-		"apps/all/sts.yaml":            {Data: []byte("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: sts\nspec:\n  template:\n" + tmpl("kata-qemu-tdx"))},
+		"apps/all/sts.yaml":            {Data: []byte("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: sts\nspec:\n  template:\n" + tmpl("kata-remote"))},
 		"apps/all/ds.yaml":             {Data: []byte("apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: ds\nspec:\n  template:\n" + tmpl(""))},
 		"apps/all/rs.yaml":             {Data: []byte("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: rs\nspec:\n  template:\n" + tmpl("kata-remote"))},
 		"apps/all/job.yaml":            {Data: []byte("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: job\nspec:\n  template:\n" + tmpl(""))},
 		"apps/all/cron.yml":            {Data: []byte("apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: cron\nspec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n" + indent(tmpl(""), 4))},
 		"apps/all/sub/rc.json":         {Data: []byte(`{"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}`)},
-		"apps/all/runc.yaml":           {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: runc\nspec:\n  template:\n" + tmpl("runc"))},
+		"apps/all/plain.yaml":          {Data: []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: plain\nspec:\n  template:\n" + tmpl("kata"))},
+		"apps/wrong/runc.yaml":         {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: runc\nspec:\n  template:\n" + tmpl("runc"))},
+		"apps/wrong/tdx.json":          {Data: []byte("{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"tdx\"},\n \"spec\": {\"runtimeClassName\": \"kata-cc\", \"containers\": [{\"name\": \"c\", \"image\": \"i\"}]}}")},
 		"apps/all/rbac.yaml":           {Data: []byte("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules: []\n")},
 		"apps/all/list.yaml":           {Data: []byte("apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: cm}\n    data: {a: '1'}\n")},
 		"apps/all/README.md":           {Data: []byte("not a manifest")},
@@ -130,8 +132,8 @@ func TestInjectAllWorkloadKinds(t *testing.T) {
 		tmpl           []string
 	}{
 		{"Pod", "pod", "kata-remote", nil},
-		{"Deployment", "deploy", "kata", []string{"spec", "template"}},
-		{"StatefulSet", "sts", "kata-qemu-tdx", []string{"spec", "template"}},
+		{"Deployment", "deploy", "kata-remote", []string{"spec", "template"}},
+		{"StatefulSet", "sts", "kata-remote", []string{"spec", "template"}},
 		{"DaemonSet", "ds", "kata-remote", []string{"spec", "template"}},
 		{"ReplicaSet", "rs", "kata-remote", []string{"spec", "template"}},
 		{"Job", "job", "kata-remote", []string{"spec", "template"}},
@@ -155,8 +157,8 @@ func TestInjectAllWorkloadKinds(t *testing.T) {
 			}
 		})
 	}
-	if o := find(set, dir, "Deployment", "runc"); o == nil || get(o, "spec", "template", "metadata", "annotations") != nil {
-		t.Error("a runc Deployment was changed")
+	if o := find(set, dir, "Deployment", "plain"); o == nil || get(o, "spec", "template", "metadata", "annotations") != nil {
+		t.Error("a plain kata Deployment was changed")
 	}
 	if o := find(set, dir, "Service", "svc"); o == nil || get(o, "metadata", "annotations") != nil {
 		t.Error("Service missing or changed")
@@ -173,8 +175,27 @@ func TestInjectAllWorkloadKinds(t *testing.T) {
 	if ns := get(find(set, dir, "ClusterRole", "reader"), "metadata", "namespace"); ns != nil {
 		t.Errorf("cluster-scoped object got namespace %v", ns)
 	}
-	if !hasWarning(ctx, `Deployment all/runc runs with runtimeClassName "runc"`) {
-		t.Errorf("no warning about the runc workload: %q", ctx.Findings())
+	if !hasWarning(ctx, `Deployment all/plain runs with runtimeClassName "kata", in a kata VM without a TEE`) {
+		t.Errorf("no warning about the plain kata workload: %q", ctx.Findings())
+	}
+}
+
+// TestWorkloadRuntimeClassIsCocogens: a workload naming a class its group
+// does not provide is an input error at its file and line.
+func TestWorkloadRuntimeClassIsCocogens(t *testing.T) {
+	p := pattern(t, "      - name: default", group("spoke", "workloads", app("wrong", "apps/wrong", "default")))
+	_, _, err := generate(t, p, workloadsRepo())
+	var errs spec.ErrorList
+	if !errors.As(err, &errs) || len(errs) != 2 {
+		t.Fatalf("want two located errors, got %v", err)
+	}
+	for i, want := range []string{
+		`apps/wrong/runc.yaml:14: spec.template.spec.runtimeClassName: apps/v1 Deployment wrong/runc names runtimeClassName "runc", which cluster group "spoke" does not provide: leave runtimeClassName out, cocogen sets the group's confidential class "kata-remote"`,
+		`apps/wrong/tdx.json:2: spec.runtimeClassName: v1 Pod wrong/tdx names runtimeClassName "kata-cc"`,
+	} {
+		if got := errs.Sorted()[i].Error(); !strings.HasPrefix(got, want) {
+			t.Errorf("error %d:\n got %s\nwant %s", i, got, want)
+		}
 	}
 }
 

@@ -2,25 +2,44 @@ package initdata
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
-	"github.com/cocogen/cocogen/pkg/spec"
 )
 
 // injector adds a profile's annotations to workloads.
 type injector struct {
-	profile      *profiles.Profile
-	runtimeClass string // the application's, for pods that name none
-	warnf        func(format string, args ...any)
+	profile *profiles.Profile
+	// runtimeClass is the group's confidential class, which every
+	// workload of the application runs in: the runtime class is
+	// cocogen's decision, not the manifest's.
+	runtimeClass string
+	// kataClass is the group's non-confidential kata class, which a
+	// workload may keep to opt out (no init-data).
+	kataClass string
+	group     string
+	warnf     func(format string, args ...any)
 }
 
-// inject annotates o's pod template if o is a kata workload and returns
-// how many pod templates it annotated (0 or 1). A workload without a
-// runtime class gets the application's; one with a non-kata class is left
-// alone (with a warning): it would not read init-data.
+// classError is a workload naming a runtime class its cluster group does
+// not provide: the API server would reject it ("RuntimeClass not found").
+type classError struct {
+	id, class, group, want string
+	// field is the path of runtimeClassName in the manifest.
+	field string
+}
+
+func (e *classError) Error() string {
+	return fmt.Sprintf("%s names runtimeClassName %q, which cluster group %q does not provide: leave runtimeClassName out, cocogen sets the group's confidential class %q", e.id, e.class, e.group, e.want)
+}
+
+// inject annotates o's pod template if o is a workload and returns how
+// many pod templates it annotated (0 or 1). A workload without a runtime
+// class gets the group's confidential one; one that keeps the plain kata
+// class is left alone (with a warning); any other class is an error.
 func (in *injector) inject(o manifest.Object) (int, error) {
 	tmplPath, ok := initdata.PodTemplatePath(o.APIVersion(), o.Kind())
 	if !ok {
@@ -38,12 +57,15 @@ func (in *injector) inject(o manifest.Object) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %s: %v", o.ID(), where, err)
 	}
-	switch rc, _ := podSpec["runtimeClassName"].(string); {
-	case rc == "":
+	switch rc, _ := podSpec["runtimeClassName"].(string); rc {
+	case "":
 		podSpec["runtimeClassName"] = in.runtimeClass
-	case !spec.IsKataRuntimeClass(rc):
-		in.warnf("%s runs with runtimeClassName %q, not a kata class; it gets no init-data and is not confidential", o.ID(), rc)
+	case in.runtimeClass:
+	case in.kataClass:
+		in.warnf("%s runs with runtimeClassName %q, in a kata VM without a TEE: it gets no init-data and is not confidential", o.ID(), rc)
 		return 0, nil
+	default:
+		return 0, &classError{id: o.ID(), class: rc, group: in.group, want: in.runtimeClass, field: strings.Join(append(slices.Clone(tmplPath), "spec", "runtimeClassName"), ".")}
 	}
 	meta, err := walk(tmpl, []string{"metadata"})
 	if err != nil {

@@ -100,6 +100,7 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 	if route, ok := b.route(); ok {
 		out.Add(route)
 	}
+	out.Add(b.secretStore()...)
 	var generated []string
 	for _, s := range secretsOf(t) {
 		switch s.SourceOf() {

@@ -30,7 +30,12 @@ var pattern = testkit.Pattern{Name: "coco", Spec: `
     serviceType: ClusterIP
     tokenDurationMinutes: 3
     tlsSecret: {name: kbs-https, remoteKey: hub/kbs/https}
-    secretStore: {name: vault-backend}
+    secretStore:
+      name: vault-backend
+      vault:
+        server: https://vault-vault.apps.hub.example.com
+        auth: {mountPath: hub, role: hub-role}
+        caBundleConfigMap: {namespace: openshift-config-managed, name: default-ingress-cert, key: ca-bundle.crt}
     resources:
       - {name: kbsres1, remoteKey: hub/kbs/kbsres1, profiles: [default]}
       - {name: bare-metal-key, source: existing, profiles: [strict256, wide]}
@@ -265,7 +270,7 @@ func TestTrusteeObjects(t *testing.T) {
 	var ids []string
 	for _, o := range set.Objects {
 		ids = append(ids, o.ID())
-		if o.Dir != "hub" || o.Namespace() != "trustee-operator-system" {
+		if o.Dir != "hub" || (o.Namespace() != "trustee-operator-system" && o.Kind() != "ClusterSecretStore") {
 			t.Errorf("%s in %s", o.ID(), o.Dir)
 		}
 		if err := schema.Default().Validate(o.Content); err != nil {
@@ -278,6 +283,7 @@ func TestTrusteeObjects(t *testing.T) {
 	slices.Sort(ids)
 	if diff := cmp.Diff([]string{
 		"confidentialcontainers.org/v1alpha1 KbsConfig trustee-operator-system/kbsconfig",
+		"external-secrets.io/v1 ClusterSecretStore vault-backend",
 		"external-secrets.io/v1 ExternalSecret trustee-operator-system/kbs-https",
 		"external-secrets.io/v1 ExternalSecret trustee-operator-system/kbsres1",
 		"route.openshift.io/v1 Route trustee-operator-system/kbs",
@@ -285,6 +291,7 @@ func TestTrusteeObjects(t *testing.T) {
 		"v1 ConfigMap trustee-operator-system/kbs-config",
 		"v1 ConfigMap trustee-operator-system/resource-policy",
 		"v1 ConfigMap trustee-operator-system/rvps-reference-values",
+		"v1 ServiceAccount trustee-operator-system/kbs-secret-reader",
 	}, ids); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
@@ -304,6 +311,27 @@ func TestTrusteeObjects(t *testing.T) {
 		"kbsServiceType":                    "ClusterIP",
 	}, kc.Content["spec"]); diff != "" {
 		t.Errorf("KbsConfig spec (-want +got):\n%s", diff)
+	}
+	// The Red Hat operator's TrusteeConfig controller creates a Route of
+	// its own name; cocogen's is another.
+	if line := release.MustGet(release.Default); line.Trustee.RouteName == "" || line.Trustee.RouteName == spec.KBSRouteName {
+		t.Errorf("cocogen's KBS Route %q collides with the operator's %q", spec.KBSRouteName, line.Trustee.RouteName)
+	}
+	store := testkit.Find(t, set, "ClusterSecretStore", "", "vault-backend")
+	if diff := cmp.Diff(map[string]any{
+		"server": "https://vault-vault.apps.hub.example.com", "path": "secret", "version": "v2",
+		"auth": map[string]any{"kubernetes": map[string]any{
+			"mountPath": "hub", "role": "hub-role",
+			"serviceAccountRef": map[string]any{"name": "kbs-secret-reader", "namespace": "trustee-operator-system"},
+		}},
+		"caProvider": map[string]any{"type": "ConfigMap", "namespace": "openshift-config-managed", "name": "default-ingress-cert", "key": "ca-bundle.crt"},
+	}, testkit.Get(store.Content, "spec", "provider", "vault")); diff != "" {
+		t.Errorf("vault store (-want +got):\n%s", diff)
+	}
+	for _, o := range []manifest.Object{store, testkit.Find(t, set, "ServiceAccount", "trustee-operator-system", "kbs-secret-reader")} {
+		if w := testkit.Get(o.Content, "metadata", "annotations", "argocd.argoproj.io/sync-wave"); w != "-12" {
+			t.Errorf("%s: wave %v, want the secret stores' -12", o.ID(), w)
+		}
 	}
 	es := testkit.Find(t, set, "ExternalSecret", "trustee-operator-system", "kbs-https")
 	if got := testkit.Get(es.Content, "spec", "target", "template", "type"); got != "kubernetes.io/tls" {

@@ -65,8 +65,8 @@ var Rules = []Rule{
 	{
 		Why:    "test support is for _test.go files only",
 		From:   []string{""},
-		Except: []string{"internal/testkit", "internal/golden"},
-		Forbid: []string{"internal/testkit", "internal/golden"},
+		Except: []string{"internal/testkit", "internal/golden", "internal/kubetest"},
+		Forbid: []string{"internal/testkit", "internal/golden", "internal/kubetest"},
 	},
 }
 

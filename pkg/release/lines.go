@@ -22,22 +22,16 @@ var openShift113 = Line{
 	}),
 	Attestation: Attestation{PolicyID: "default_cpu"},
 	InitData:    sharedInitData,
-	Operators: map[string]Subscription{
-		OperatorSandboxedContainers: sandboxedContainers,
-		// openshift/trustee-operator v1.2.1 bundle CSV
-		// trustee-operator.v1.2.1 (installModes OwnNamespace,
-		// SingleNamespace); openshift/trustee-fbc: channel stable, in the
-		// catalogs of OpenShift 4.19 to 4.22 only.
-		OperatorTrustee: {
-			Package: OperatorTrustee, Namespace: "trustee-operator-system",
-			Channel: "stable", Source: redHatOperators, SourceNamespace: marketplace,
-			StartingCSV: "trustee-operator.v1.2.1", InstallPlanApproval: "Automatic",
-			TargetNamespaces: []string{"trustee-operator-system"},
-		},
-		OperatorACM:             acm,
-		OperatorExternalSecrets: externalSecrets,
-		OperatorGitOps:          gitOps,
-	},
+	Cluster:     sharedCluster,
+	// openshift/trustee-operator v1.2.1 bundle CSV trustee-operator.v1.2.1
+	// (installModes OwnNamespace, SingleNamespace); openshift/trustee-fbc:
+	// channel stable, in the catalogs of OpenShift 4.19 to 4.22 only.
+	Operators: withTrusteeOperator(Subscription{
+		Package: OperatorTrustee, Namespace: "trustee-operator-system",
+		Channel: "stable", Source: redHatOperators, SourceNamespace: marketplace,
+		StartingCSV: "trustee-operator.v1.2.1", InstallPlanApproval: "Automatic",
+		TargetNamespaces: []string{"trustee-operator-system"},
+	}),
 }
 
 // upstream021 is the upstream trustee-operator v0.21.0 with trustee
@@ -58,24 +52,18 @@ var upstream021 = Line{
 	}),
 	Attestation: Attestation{PolicyID: "default_cpu"},
 	InitData:    sharedInitData,
-	Operators: map[string]Subscription{
-		// Workload clusters still run OpenShift sandboxed containers: this
-		// line changes the Trustee side.
-		OperatorSandboxedContainers: sandboxedContainers,
-		// confidential-containers/trustee-operator v0.21.0 bundle:
-		// channel alpha, CSV trustee-operator.v0.21.0, installModes
-		// AllNamespaces only (the KBS still lands in the operator's own
-		// namespace); published in the operatorhub.io catalog
-		// (k8s-operatorhub/community-operators operators/trustee-operator/0.21.0).
-		OperatorTrustee: {
-			Package: OperatorTrustee, Namespace: "trustee-operator-system",
-			Channel: "alpha", Source: operatorHubIO, SourceNamespace: marketplace,
-			StartingCSV: "trustee-operator.v0.21.0", InstallPlanApproval: "Automatic",
-		},
-		OperatorACM:             acm,
-		OperatorExternalSecrets: externalSecrets,
-		OperatorGitOps:          gitOps,
-	},
+	Cluster:     sharedCluster,
+	// Workload clusters still run OpenShift sandboxed containers: this line
+	// changes the Trustee side. confidential-containers/trustee-operator
+	// v0.21.0 bundle: channel alpha, CSV trustee-operator.v0.21.0,
+	// installModes AllNamespaces only (the KBS still lands in the
+	// operator's own namespace); published in the operatorhub.io catalog
+	// (k8s-operatorhub/community-operators operators/trustee-operator/0.21.0).
+	Operators: withTrusteeOperator(Subscription{
+		Package: OperatorTrustee, Namespace: "trustee-operator-system",
+		Channel: "alpha", Source: operatorHubIO, SourceNamespace: marketplace,
+		StartingCSV: "trustee-operator.v0.21.0", InstallPlanApproval: "Automatic",
+	}),
 	Catalogs: map[string]CatalogSource{
 		// The operatorhub.io catalog is not shipped with OpenShift.
 		operatorHubIO: {
@@ -84,6 +72,19 @@ var upstream021 = Line{
 			DisplayName: "Community Operators (operatorhub.io)", Publisher: "OperatorHub.io",
 		},
 	},
+}
+
+// withTrusteeOperator is the operators both lines install, with the line's
+// Trustee operator.
+func withTrusteeOperator(trustee Subscription) map[string]Subscription {
+	return map[string]Subscription{
+		OperatorSandboxedContainers: sandboxedContainers,
+		OperatorTrustee:             trustee,
+		OperatorACM:                 acm,
+		OperatorExternalSecrets:     externalSecrets,
+		OperatorGitOps:              gitOps,
+		OperatorNFD:                 nfd,
+	}
 }
 
 const (
@@ -102,6 +103,16 @@ var sandboxedContainers = Subscription{
 	Channel: "stable", Source: redHatOperators, SourceNamespace: marketplace,
 	StartingCSV: "sandboxed-containers-operator.v1.13.1", InstallPlanApproval: "Automatic",
 	TargetNamespaces: []string{"openshift-sandboxed-containers-operator"},
+}
+
+// nfd is OpenShift's Node Feature Discovery operator (openshift/
+// cluster-nfd-operator release-4.20 bundle: package nfd, channel stable,
+// OwnNamespace/SingleNamespace, suggested namespace openshift-nfd). Its CSV
+// follows the OpenShift release (nfd.v4.20.0 on 4.20), so none is pinned.
+var nfd = Subscription{
+	Package: OperatorNFD, Namespace: "openshift-nfd",
+	Channel: "stable", Source: redHatOperators, SourceNamespace: marketplace,
+	InstallPlanApproval: "Automatic", TargetNamespaces: []string{"openshift-nfd"},
 }
 
 // acm is Red Hat Advanced Cluster Management 2.16 (stolostron
@@ -132,6 +143,40 @@ var gitOps = Subscription{
 	Package: OperatorGitOps, Namespace: "openshift-gitops-operator",
 	Channel: "gitops-1.21", Source: redHatOperators, SourceNamespace: marketplace,
 	InstallPlanApproval: "Automatic",
+}
+
+// sharedCluster holds for both lines: both run OpenShift sandboxed
+// containers 1.13, ACM 2.16 and the Red Hat External Secrets operator on
+// the cluster side. OSC 1.13's own source was not available; the facts
+// below are those of the newest sandboxed-containers-operator sources
+// read (controllers/confidential_handler.go, fg_handler.go,
+// credentials_controller.go) and agree with OpenShift's 1.13
+// documentation.
+var sharedCluster = Cluster{
+	KataRuntimeClass:      "kata",
+	PeerPodsRuntimeClass:  "kata-remote",
+	BareMetalRuntimeClass: "kata-cc",
+	// confidential_handler.go: handler kata-tdx (Intel, node label
+	// intel.feature.node.kubernetes.io/tdx) or kata-snp (AMD,
+	// amd.feature.node.kubernetes.io/snp).
+	BareMetalHandlers: map[string]string{TEETDX: "kata-tdx", TEESNP: "kata-snp"},
+	FeatureGates:      "osc-feature-gates",
+	// credentials_controller.go: CredentialsRequests
+	// openshift-sandboxed-containers-aws and -azure (since OSC 1.5.3); none
+	// for IBM Cloud.
+	MintedCredentials: []string{"aws", "azure"},
+	// Newer operators moved the limit out of the deprecated PeerPodConfig
+	// (peerpodconfig-openshift, deleted on reconcile by
+	// migratePeerPodsLimit) into peer-pods-cm; the cloud-api-adaptor
+	// reads the same key (cmd/cloud-api-adaptor/main.go, default 10).
+	PeerPodsLimitKey: "PEERPODS_LIMIT_PER_NODE",
+	// multiclusterhub-operator release-2.16 bundle CSV: the
+	// initialization resource is MultiClusterHub multiclusterhub in
+	// open-cluster-management.
+	MultiClusterHub: "multiclusterhub", MultiClusterHubNamespace: "open-cluster-management",
+	// openshift/external-secrets-operator api/v1alpha1: a singleton named
+	// cluster (CEL on the CRD).
+	ExternalSecretsConfig: "cluster",
 }
 
 // sharedInitData holds for both lines: kata 3.25 (cloud-api-adaptor v0.18,

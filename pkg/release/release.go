@@ -45,6 +45,8 @@ type Line struct {
 	Attestation Attestation
 	// InitData is how the line's guest and verifier treat init-data.
 	InitData InitData
+	// Cluster is how the line's cluster operators take their inputs.
+	Cluster Cluster
 }
 
 // Subscription is an operator as its catalog publishes it.
@@ -152,10 +154,40 @@ const (
 	OperatorACM                 = "advanced-cluster-management"
 	OperatorExternalSecrets     = "openshift-external-secrets-operator"
 	OperatorGitOps              = "openshift-gitops-operator"
+	OperatorNFD                 = "nfd"
 )
 
 // CatalogSource is an OLM catalog a line installs operators from that
 // OpenShift does not ship.
 type CatalogSource struct {
 	Name, Namespace, Image, DisplayName, Publisher string
+}
+
+// Cluster is how a line's cluster operators take their inputs.
+type Cluster struct {
+	// KataRuntimeClass is the runtime class every KataConfig creates: kata
+	// VMs on the node, not confidential.
+	KataRuntimeClass string
+	// PeerPodsRuntimeClass is the runtime class the sandboxed containers
+	// operator creates for peer pods (KataConfig enablePeerPods).
+	PeerPodsRuntimeClass string
+	// BareMetalRuntimeClass is the runtime class it creates for
+	// confidential pods on bare-metal TEE nodes (feature gate
+	// confidential), and BareMetalHandlers its handler per TEE.
+	BareMetalRuntimeClass string
+	BareMetalHandlers     map[string]string
+	// FeatureGates is the operator's feature gate ConfigMap.
+	FeatureGates string
+	// MintedCredentials lists the clouds on which the operator mints
+	// peer-pods-secret itself (a CredentialsRequest) when none exists.
+	MintedCredentials []string
+	// PeerPodsLimitKey is the peer-pods-cm key holding the number of peer
+	// pods a worker node may run (the operator turns it into the node's
+	// kata.peerpods.io/vm capacity).
+	PeerPodsLimitKey string
+	// MultiClusterHub is the ACM hub instance: name and namespace.
+	MultiClusterHub, MultiClusterHubNamespace string
+	// ExternalSecretsConfig is the one instance of the Red Hat External
+	// Secrets operator; the operator runs no controller without it.
+	ExternalSecretsConfig string
 }

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -55,34 +56,46 @@ type customVersion struct {
 }
 
 func (v *Validator) loadEmbeddedCRDs() error {
-	files, err := fs.Glob(crdFS, "crds/*.yaml")
+	docs, err := CRDs()
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
-		return fmt.Errorf("no CRDs embedded")
-	}
-	for _, f := range files {
-		data, err := crdFS.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		if err := v.addCRD(data); err != nil {
-			return fmt.Errorf("%s: %w", f, err)
-		}
-	}
-	// OLM's CatalogSource CRD as operator-framework/api (the module OLM
-	// itself builds from) ships it.
-	for _, name := range moduleCRDs {
-		data, err := olmcrds.Asset(name)
-		if err != nil {
-			return err
-		}
-		if err := v.addCRD(data); err != nil {
-			return fmt.Errorf("operator-framework/api %s: %w", name, err)
+	for _, name := range slices.Sorted(maps.Keys(docs)) {
+		if err := v.addCRD(docs[name]); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// CRDs returns every CRD the validator checks against, as YAML documents
+// by source name: the embedded copies (crds/) and OLM's CatalogSource CRD
+// as operator-framework/api (the module OLM itself builds from) ships it.
+// A test installs the same set into a real kube-apiserver.
+func CRDs() (map[string][]byte, error) {
+	files, err := fs.Glob(crdFS, "crds/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no CRDs embedded")
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		data, err := crdFS.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out[f] = data
+	}
+	for _, name := range moduleCRDs {
+		data, err := olmcrds.Asset(name)
+		if err != nil {
+			return nil, err
+		}
+		out["operator-framework/api "+name] = data
+	}
+	return out, nil
 }
 
 // moduleCRDs are CRDs read from Go modules rather than embedded copies.

@@ -3,7 +3,11 @@ package spec
 // All defaults of a Pattern are applied here, in one place, after decoding
 // and before validation; README.md documents the same table.
 
-import "github.com/cocogen/cocogen/pkg/release"
+import (
+	"slices"
+
+	"github.com/cocogen/cocogen/pkg/release"
+)
 
 // Role names of a cluster group.
 const (
@@ -27,7 +31,11 @@ const (
 	DefaultKataConfigName    = "default-kata-config"
 	DefaultPeerPodsLimit     = 10
 	DefaultProxyTimeout      = "5m"
-	DefaultVXLANPort         = 4789
+	// DefaultVXLANPort is 9000, not the cloud-api-adaptor's 4789: 4789 is
+	// the well-known VXLAN port OpenShift's own overlays use, while the
+	// OpenShift installer already opens 9000-9999 between nodes (the
+	// validated pattern's peer-pods-cm uses 9000 too).
+	DefaultVXLANPort = 9000
 )
 
 // DefaultAzureInstanceSizes are the DCasv5 (SEV-SNP) sizes offered when a
@@ -41,6 +49,7 @@ const (
 	OperatorTrustee             = release.OperatorTrustee
 	OperatorACM                 = release.OperatorACM
 	OperatorExternalSecrets     = release.OperatorExternalSecrets
+	OperatorNFD                 = release.OperatorNFD
 )
 
 // Line is the pattern's release line; for a pattern whose spec.release
@@ -62,6 +71,7 @@ func (p *Pattern) Default() {
 	setString(&s.Source.RenderedPath, DefaultRenderedPath)
 	setString(&s.ArgoCD.Namespace, DefaultArgoCDNamespace)
 	setString(&s.ArgoCD.Instance, p.Metadata.Name)
+	setString(&s.ArgoCD.Flavour, FlavourOpenShiftGitOps)
 	if s.ArgoCD.HealthCustomization == nil {
 		s.ArgoCD.HealthCustomization = ptr(true)
 	}
@@ -74,7 +84,7 @@ func (p *Pattern) Default() {
 }
 
 func (g *ClusterGroup) defaultGroup(p *Pattern) {
-	g.Platform.defaultPlatform()
+	g.Platform.defaultPlatform(p.Line())
 	if g.Operators == nil {
 		// Omitted operators means "what the roles need"; an explicit empty
 		// list means none.
@@ -83,6 +93,9 @@ func (g *ClusterGroup) defaultGroup(p *Pattern) {
 		}
 		if g.HasRole(RoleWorkloads) {
 			g.Operators = append(g.Operators, Operator{Name: OperatorSandboxedContainers})
+		}
+		if g.PreparesNodes() {
+			g.Operators = append(g.Operators, Operator{Name: OperatorNFD})
 		}
 	}
 	for i := range g.Operators {
@@ -130,12 +143,34 @@ func (g *ClusterGroup) defaultGroup(p *Pattern) {
 		}
 		setString(&sp.Retry.MaxDuration, "3m")
 		if c := a.Confidential; c != nil {
-			setString(&c.RuntimeClassName, g.DefaultRuntimeClass())
+			setString(&c.RuntimeClassName, g.ConfidentialRuntimeClass(p.Line()))
 		}
 	}
 }
 
-func (pl *Platform) defaultPlatform() {
+// cloudControllerCredentials are the Secrets in
+// openshift-cloud-controller-manager the cloud credential operator fills
+// for the cloud controller manager, per platform.
+var cloudControllerCredentials = map[string]string{
+	PlatformAzure:    "azure-cloud-credentials",
+	PlatformAWS:      "aws-cloud-credentials",
+	PlatformIBMCloud: "ibm-cloud-credentials",
+}
+
+// credentials returns where the cloud platform's credentials reference
+// lives.
+func (pl *Platform) credentials() **SecretRef {
+	switch pl.Type {
+	case PlatformAzure:
+		return &pl.Azure.Credentials
+	case PlatformAWS:
+		return &pl.AWS.Credentials
+	default:
+		return &pl.IBMCloud.Credentials
+	}
+}
+
+func (pl *Platform) defaultPlatform(line *release.Line) {
 	switch pl.Type {
 	case PlatformAzure:
 		if pl.Azure == nil {
@@ -149,9 +184,6 @@ func (pl *Platform) defaultPlatform() {
 		if az.CloudConfig == nil {
 			az.CloudConfig = &ConfigMapKeyRef{Namespace: "openshift-cloud-controller-manager", Name: "cloud-conf", Key: "cloud.conf"}
 		}
-		if az.Credentials == nil {
-			az.Credentials = &SecretRef{Namespace: "openshift-cloud-controller-manager", Name: "azure-cloud-credentials"}
-		}
 	case PlatformAWS:
 		if pl.AWS == nil {
 			pl.AWS = &AWSPlatform{}
@@ -159,9 +191,6 @@ func (pl *Platform) defaultPlatform() {
 		setString(&pl.AWS.DefaultInstanceSize, DefaultAWSInstanceSize)
 		if pl.AWS.InstanceSizes == nil {
 			pl.AWS.InstanceSizes = []string{pl.AWS.DefaultInstanceSize}
-		}
-		if pl.AWS.Credentials == nil {
-			pl.AWS.Credentials = &SecretRef{Namespace: "openshift-cloud-controller-manager", Name: "aws-cloud-credentials"}
 		}
 	case PlatformIBMCloud:
 		if pl.IBMCloud == nil {
@@ -171,13 +200,20 @@ func (pl *Platform) defaultPlatform() {
 		if pl.IBMCloud.InstanceSizes == nil {
 			pl.IBMCloud.InstanceSizes = []string{pl.IBMCloud.DefaultInstanceSize}
 		}
-		if pl.IBMCloud.Credentials == nil {
-			pl.IBMCloud.Credentials = &SecretRef{Namespace: "openshift-cloud-controller-manager", Name: "ibm-cloud-credentials"}
-		}
 	case PlatformBareMetal:
+		if bm := pl.BareMetal; bm != nil && bm.PrepareNodes && bm.MachineConfigRoles == nil {
+			bm.MachineConfigRoles = []string{"worker"}
+		}
 		return
 	default:
 		return
+	}
+	// Where the line's operator mints peer-pods-secret itself (a
+	// CredentialsRequest scoped to what peer pods need), cocogen leaves it
+	// alone; elsewhere it copies the cloud controller's credentials, the
+	// only ones a cluster is sure to hold.
+	if creds := pl.credentials(); *creds == nil && !slices.Contains(line.Cluster.MintedCredentials, pl.Type) {
+		*creds = &SecretRef{Namespace: "openshift-cloud-controller-manager", Name: cloudControllerCredentials[pl.Type]}
 	}
 	if pl.PeerPods == nil {
 		pl.PeerPods = &PeerPods{}
@@ -230,17 +266,38 @@ func (g *ClusterGroup) PeerPods() bool {
 	return g.KataConfig != nil && g.KataConfig.PeerPods != nil && *g.KataConfig.PeerPods
 }
 
-// DefaultRuntimeClass is the kata runtime class confidential pods of the
-// group use: kata-remote for peer pods, kata-qemu-<tee> on bare metal
-// (the classes the CoCo operator installs).
-func (g *ClusterGroup) DefaultRuntimeClass() string {
-	if g.Platform.Type == PlatformBareMetal && g.Platform.BareMetal != nil {
-		return "kata-qemu-" + g.Platform.BareMetal.TEE
+// ConfidentialRuntimeClass is the runtime class the line's sandboxed
+// containers operator creates for the group's confidential pods:
+// kata-remote for peer pods, kata-cc on bare-metal TEE nodes; "" where it
+// creates none (a cloud group without peer pods).
+func (g *ClusterGroup) ConfidentialRuntimeClass(line *release.Line) string {
+	switch {
+	case g.Platform.Type == PlatformBareMetal:
+		return line.Cluster.BareMetalRuntimeClass
+	case g.PeerPods():
+		return line.Cluster.PeerPodsRuntimeClass
 	}
-	if g.PeerPods() {
-		return "kata-remote"
+	return ""
+}
+
+// PreparesNodes reports whether cocogen prepares the group's bare-metal
+// nodes for TEE pods.
+func (g *ClusterGroup) PreparesNodes() bool {
+	return g.Platform.Type == PlatformBareMetal && g.Platform.BareMetal != nil && g.Platform.BareMetal.PrepareNodes
+}
+
+// RuntimeClasses are the runtime classes the line's sandboxed containers
+// operator creates on the group's clusters: kata with any KataConfig, and
+// the confidential class.
+func (g *ClusterGroup) RuntimeClasses(line *release.Line) []string {
+	var out []string
+	if g.KataConfig != nil {
+		out = append(out, line.Cluster.KataRuntimeClass)
 	}
-	return "kata"
+	if c := g.ConfidentialRuntimeClass(line); c != "" {
+		out = append(out, c)
+	}
+	return out
 }
 
 // allSources returns pointers to every source of the application, single

@@ -226,12 +226,27 @@ func TestInitDataValidation(t *testing.T) {
 	}
 }
 
+// TestConfidentialRuntimeClass: a confidential application runs in the
+// class the group's sandboxed containers operator creates, and naming
+// another one is an error.
 func TestConfidentialRuntimeClass(t *testing.T) {
-	doc := strings.Replace(initDataPattern("      - name: default", "  trustee:\n    url: https://kbs.example.com"),
-		"confidential: {initData: default}", "confidential: {initData: default, runtimeClassName: runc}", 1)
-	got := parseErrs(t, doc)
-	if len(got) != 1 || !strings.Contains(got[0], `confidential.runtimeClassName: "runc" is not a kata runtime class`) {
-		t.Errorf("errors %v", got)
+	base := initDataPattern("      - name: default", "  trustee:\n    url: https://kbs.example.com")
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"other class", "confidential: {initData: default}", "confidential: {initData: default, runtimeClassName: runc}",
+			`confidential.runtimeClassName: cluster group "spoke" provides runtime class "kata-remote" for confidential pods, not "runc"`},
+		{"peer pods class on bare metal", "platform: {type: azure}", "platform: {type: baremetal, baremetal: {tee: tdx}}\n      kataConfig: {}",
+			`provides runtime class "kata-cc" for confidential pods, not "kata-remote"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(base, tc.from, tc.to, 1)
+			if tc.name != "other class" {
+				doc = strings.Replace(doc, "confidential: {initData: default}", "confidential: {initData: default, runtimeClassName: kata-remote}", 1)
+			}
+			got := parseErrs(t, doc)
+			if len(got) != 1 || !strings.Contains(got[0], tc.want) {
+				t.Errorf("errors %v, want one containing %q", got, tc.want)
+			}
+		})
 	}
 }
 

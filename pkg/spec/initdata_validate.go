@@ -25,13 +25,6 @@ var ReservedInitDataNames = map[string]bool{
 // extraDataNameRE is what a ConfigMap key (and a readable TOML key) may be.
 var extraDataNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// IsKataRuntimeClass reports whether a runtime class runs pods in kata VMs:
-// "kata" and every "kata-*" class the sandboxed containers operator
-// installs (kata-remote, kata-qemu-tdx, kata-cc, ...).
-func IsKataRuntimeClass(name string) bool {
-	return name == "kata" || strings.HasPrefix(name, "kata-")
-}
-
 func validateInitData(p *Pattern, v *validator) {
 	names := map[string]int{}
 	for i := range p.Spec.InitData.Profiles {
@@ -46,8 +39,11 @@ func validateInitData(p *Pattern, v *validator) {
 	}
 	for _, ref := range p.confidentialApps() {
 		c := ref.App.Confidential
-		if c.RuntimeClassName != "" && !IsKataRuntimeClass(c.RuntimeClassName) {
-			v.add(ref.Path()+".confidential.runtimeClassName", "%q is not a kata runtime class (kata or kata-*): only kata pods read init-data", c.RuntimeClassName)
+		switch want := ref.Group.ConfidentialRuntimeClass(p.Line()); {
+		case want == "":
+			v.add(ref.Path()+".confidential", "cluster group %q runs no confidential runtime: on %s, confidential pods need peer pods (kataConfig.peerPods)", ref.Group.Name, ref.Group.Platform.Type)
+		case c.RuntimeClassName != want:
+			v.add(ref.Path()+".confidential.runtimeClassName", "cluster group %q provides runtime class %q for confidential pods, not %q (the sandboxed containers operator of release line %s creates it)", ref.Group.Name, want, c.RuntimeClassName, p.Line().Name)
 		}
 		v.confidentialSource(p, ref)
 	}

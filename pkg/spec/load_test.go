@@ -47,13 +47,13 @@ func TestDefaults(t *testing.T) {
 	if p.Spec.Source.TargetRevision != "main" || p.Spec.Source.RenderedPath != "rendered" || p.Spec.ArgoCD.Namespace != "openshift-gitops" || p.Spec.ArgoCD.Instance != "demo" {
 		t.Errorf("source/argocd defaults: %+v %+v", p.Spec.Source, p.Spec.ArgoCD)
 	}
-	if g.KataConfig == nil || !*g.KataConfig.PeerPods || g.DefaultRuntimeClass() != "kata-remote" {
+	if g.KataConfig == nil || !*g.KataConfig.PeerPods || g.ConfidentialRuntimeClass(p.Line()) != "kata-remote" {
 		t.Errorf("azure workloads want peer pods and kata-remote, got %+v", g.KataConfig)
 	}
 	if az := g.Platform.Azure; az.DefaultInstanceSize != "Standard_DC2as_v5" || len(az.InstanceSizes) != 3 || az.CloudConfig.Key != "cloud.conf" {
 		t.Errorf("azure defaults: %+v", az)
 	}
-	if pp := g.Platform.PeerPods; *pp.LimitPerNode != 10 || pp.ProxyTimeout != "5m" || *pp.VXLANPort != 4789 {
+	if pp := g.Platform.PeerPods; *pp.LimitPerNode != 10 || pp.ProxyTimeout != "5m" || *pp.VXLANPort != 9000 || g.Platform.Azure.Credentials != nil {
 		t.Errorf("peer pod defaults: %+v", pp)
 	}
 }

@@ -153,6 +153,38 @@ type SecretStoreRef struct {
 	// Kind is ClusterSecretStore (default) or SecretStore (in the Trustee
 	// namespace).
 	Kind string `json:"kind,omitempty"`
+	// Vault makes cocogen create the store: a HashiCorp Vault with
+	// Kubernetes auth, as the validated pattern runs it.
+	Vault *VaultStore `json:"vault,omitempty"`
+	// Existing says the store exists already (made outside the pattern).
+	// A store a secret uses must be created (Vault) or existing.
+	Existing bool `json:"existing,omitempty"`
+}
+
+// VaultStore is a HashiCorp Vault KV store External Secrets reads.
+type VaultStore struct {
+	// Server is Vault's https URL, e.g. https://vault-vault.apps.hub.example.com.
+	Server string `json:"server"`
+	// Path is the KV mount; default "secret".
+	Path string `json:"path,omitempty"`
+	// Version is the KV version, v1 or v2 (default).
+	Version string `json:"version,omitempty"`
+	// Auth is Kubernetes auth: Vault checks a service account token.
+	Auth VaultKubernetesAuth `json:"auth"`
+	// CABundleConfigMap names a ConfigMap key holding the CA Vault's
+	// certificate chains to, when not a public one.
+	CABundleConfigMap *ConfigMapKeyRef `json:"caBundleConfigMap,omitempty"`
+}
+
+// VaultKubernetesAuth is Vault's Kubernetes auth method.
+type VaultKubernetesAuth struct {
+	// MountPath of the auth method; default "kubernetes".
+	MountPath string `json:"mountPath,omitempty"`
+	// Role is the Vault role the service account is bound to.
+	Role string `json:"role"`
+	// ServiceAccount whose token External Secrets presents; cocogen
+	// creates it. Default: kbs-secret-reader in the Trustee namespace.
+	ServiceAccount SecretRef `json:"serviceAccount,omitempty"`
 }
 
 // Trustee defaults.
@@ -166,6 +198,7 @@ const (
 	DefaultTokenCertSecret      = "kbs-attestation-cert"
 	DefaultTokenDurationMinutes = 5
 	DefaultSecretStoreKind      = "ClusterSecretStore"
+	DefaultVaultServiceAccount  = "kbs-secret-reader"
 	// DefaultReferenceValueExpiration is far away on purpose: the store is
 	// replaced by every sync of the pattern, which is what bounds a
 	// value's life; expiry must never take a pattern's KBS down.
@@ -189,6 +222,13 @@ func (t *Trustee) defaultTrustee() {
 		t.TokenDurationMinutes = ptr(DefaultTokenDurationMinutes)
 	}
 	setString(&t.SecretStore.Kind, DefaultSecretStoreKind)
+	if v := t.SecretStore.Vault; v != nil {
+		setString(&v.Path, "secret")
+		setString(&v.Version, "v2")
+		setString(&v.Auth.MountPath, "kubernetes")
+		setString(&v.Auth.ServiceAccount.Namespace, t.Namespace)
+		setString(&v.Auth.ServiceAccount.Name, DefaultVaultServiceAccount)
+	}
 	setString(&t.ReferenceValueExpiration, DefaultReferenceValueExpiration)
 	// The KBS's own keys can be generated; a resource's value cannot.
 	for _, s := range []*TrusteeSecret{&t.TLSSecret, &t.AdminSecret, &t.TokenSigner.KeySecret, &t.TokenSigner.CertSecret} {
@@ -276,10 +316,36 @@ func validateTrustee(p *Pattern, v *validator) {
 		}
 	}
 	if usesStore {
-		if t.SecretStore.Name == "" {
+		switch st := &t.SecretStore; {
+		case st.Name == "":
 			v.add("spec.trustee.secretStore.name", "required: a secret has a remoteKey, which External Secrets reads from this store")
-		} else {
-			v.dnsSubdomain("spec.trustee.secretStore.name", t.SecretStore.Name)
+		case st.Vault == nil && !st.Existing:
+			v.dnsSubdomain("spec.trustee.secretStore.name", st.Name)
+			v.add("spec.trustee.secretStore", "store %q is named but nothing makes it: describe it (vault) for cocogen to create it, or say existing: true", st.Name)
+		default:
+			v.dnsSubdomain("spec.trustee.secretStore.name", st.Name)
+		}
+	}
+	if vs := t.SecretStore.Vault; vs != nil {
+		const path = "spec.trustee.secretStore.vault"
+		if t.SecretStore.Existing {
+			v.add("spec.trustee.secretStore.existing", "a store cocogen creates (vault) does not exist already")
+		}
+		if t.SecretStore.Kind != DefaultSecretStoreKind {
+			v.add("spec.trustee.secretStore.kind", "cocogen creates a Vault store as a %s, not %s", DefaultSecretStoreKind, t.SecretStore.Kind)
+		}
+		if u, err := url.Parse(vs.Server); err != nil || u.Scheme != "https" || u.Host == "" {
+			v.add(path+".server", "want Vault's https URL, got %q", vs.Server)
+		}
+		if vs.Version != "v1" && vs.Version != "v2" {
+			v.add(path+".version", "want v1 or v2, got %q", vs.Version)
+		}
+		if vs.Auth.Role == "" {
+			v.add(path+".auth.role", "required: the Vault role External Secrets logs in as")
+		}
+		v.secretRef(path+".auth.serviceAccount", &vs.Auth.ServiceAccount)
+		if r := vs.CABundleConfigMap; r != nil {
+			v.configMapRef(path+".caBundleConfigMap", r)
 		}
 	}
 	reserved := map[string]bool{}

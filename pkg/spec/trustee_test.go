@@ -120,7 +120,7 @@ func TestTrusteeAndACMValidation(t *testing.T) {
 			name: "secret sources",
 			trustee: kbsURL + `    tlsSecret: {name: tls, remoteKey: a, source: existing}
     adminSecret: {name: admin, source: vault}
-    secretStore: {name: vault-backend}
+    secretStore: {name: vault-backend, existing: true}
     referenceValueExpiration: "2100-13-01"
     ingressDomain: "Apps_Hub"
     resources:
@@ -134,6 +134,35 @@ func TestTrusteeAndACMValidation(t *testing.T) {
 				`spec.trustee.resources[0].profiles[1]: no init-data profile "nosuch" (have: default)`,
 				`spec.trustee.referenceValueExpiration: want a date YYYY-MM-DD, got "2100-13-01"`,
 				`spec.trustee.ingressDomain: "Apps_Hub"`,
+			},
+		},
+		{
+			name:    "a store named but not made",
+			trustee: kbsURL + "    resources: [{name: r, remoteKey: a/b, profiles: [default]}]\n    secretStore: {name: vault-backend}\n",
+			want:    []string{`spec.trustee.secretStore: store "vault-backend" is named but nothing makes it: describe it (vault) for cocogen to create it, or say existing: true`},
+		},
+		{
+			name: "vault store",
+			trustee: kbsURL + `    resources: [{name: r, remoteKey: a/b, profiles: [default]}]
+    secretStore:
+      name: vault-backend
+      kind: SecretStore
+      existing: true
+      vault:
+        server: http://vault.example.com
+        version: v3
+        auth: {serviceAccount: {name: Bad_SA}}
+        caBundleConfigMap: {name: ca}
+`,
+			want: []string{
+				`spec.trustee.secretStore.existing: a store cocogen creates (vault) does not exist already`,
+				`spec.trustee.secretStore.kind: cocogen creates a Vault store as a ClusterSecretStore, not SecretStore`,
+				`spec.trustee.secretStore.vault.server: want Vault's https URL, got "http://vault.example.com"`,
+				`spec.trustee.secretStore.vault.version: want v1 or v2, got "v3"`,
+				`spec.trustee.secretStore.vault.auth.role: required`,
+				`spec.trustee.secretStore.vault.auth.serviceAccount.name: "Bad_SA"`,
+				`spec.trustee.secretStore.vault.caBundleConfigMap.key: a key is required`,
+				`spec.trustee.secretStore.vault.caBundleConfigMap.namespace: required`,
 			},
 		},
 		{
@@ -193,5 +222,36 @@ func TestTrusteeAndACMValidation(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNodePreparationNeedsNFD: explicit operators must include the Node
+// Feature Discovery operator the node preparation configures, and roles
+// only go with prepareNodes.
+func TestNodePreparationNeedsNFD(t *testing.T) {
+	doc := testkit.Pattern{}.YAML() + `  clusterGroups:
+    - name: tdx
+      roles: [workloads]
+      selector: {matchLabels: {tee: tdx}}
+      operators: [{name: sandboxed-containers-operator}]
+      platform: {type: baremetal, baremetal: {tee: tdx, prepareNodes: true, machineConfigRoles: [Worker]}}
+    - name: snp
+      roles: [workloads]
+      selector: {matchLabels: {tee: snp}}
+      platform: {type: baremetal, baremetal: {tee: snp, machineConfigRoles: [worker]}}
+`
+	got := parseErrs(t, doc)
+	want := []string{
+		`spec.clusterGroups[0].platform.baremetal.machineConfigRoles[0]: "Worker"`,
+		`spec.clusterGroups[0].platform.baremetal.prepareNodes: node preparation needs the Node Feature Discovery operator: add {name: nfd} to the group's operators`,
+		`spec.clusterGroups[1].platform.baremetal.machineConfigRoles: MachineConfigs are rendered only with prepareNodes: true`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("errors:\n%s", strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("error %d: %s, want %s", i, got[i], want[i])
+		}
 	}
 }

@@ -65,10 +65,20 @@ type ArgoCD struct {
 	// label applied to every Application, so several patterns can share one
 	// Argo CD.
 	Instance string `json:"instance"`
-	// HealthCustomization emits the argocd-cm Lua health check for
-	// argoproj.io/Application that sync waves need to wait on child apps.
+	// Flavour is the Argo CD the clusters run: openshift-gitops (default:
+	// the OpenShift GitOps operator, whose ArgoCD resource carries health
+	// checks) or argocd (upstream Argo CD configured through argocd-cm).
+	Flavour string `json:"flavour,omitempty"`
+	// HealthCustomization emits the Lua health checks sync waves gate on
+	// (child Applications, MultiClusterHub, KataConfig, KbsConfig).
 	HealthCustomization *bool `json:"healthCustomization,omitempty"`
 }
+
+// Argo CD flavours.
+const (
+	FlavourOpenShiftGitOps = "openshift-gitops"
+	FlavourArgoCD          = "argocd"
+)
 
 // ClusterGroup is a set of clusters selected by labels sharing one
 // configuration.
@@ -152,10 +162,20 @@ type AWSPlatform struct {
 	Tags                map[string]string `json:"tags,omitempty"`
 }
 
-// IBMCloudPlatform holds IBM Cloud (VPC) peer-pod settings.
+// IBMCloudPlatform holds IBM Cloud (VPC) peer-pod settings. The cluster's
+// own objects name the VPC, subnet, security groups and resource group
+// only by name (the worker MachineSet's provider spec), and the
+// cloud-api-adaptor needs their ids, so they are given here.
 type IBMCloudPlatform struct {
-	Region              string            `json:"region,omitempty"`
-	Zone                string            `json:"zone,omitempty"`
+	Region string `json:"region,omitempty"`
+	Zone   string `json:"zone,omitempty"`
+	// VPCID, SubnetID, SecurityGroupIDs and ResourceGroupID place pod VMs
+	// in the cluster's VPC (IBMCLOUD_VPC_ID, IBMCLOUD_VPC_SUBNET_ID,
+	// IBMCLOUD_SECURITY_GROUP_IDS, IBMCLOUD_RESOURCE_GROUP_ID).
+	VPCID               string            `json:"vpcID,omitempty"`
+	SubnetID            string            `json:"subnetID,omitempty"`
+	SecurityGroupIDs    []string          `json:"securityGroupIDs,omitempty"`
+	ResourceGroupID     string            `json:"resourceGroupID,omitempty"`
 	InstanceSizes       []string          `json:"instanceSizes,omitempty"`
 	DefaultInstanceSize string            `json:"defaultInstanceSize,omitempty"`
 	Credentials         *SecretRef        `json:"credentials,omitempty"`
@@ -172,6 +192,16 @@ const (
 type BareMetalPlatform struct {
 	// TEE is tdx or snp.
 	TEE string `json:"tee"`
+	// PrepareNodes has cocogen prepare the nodes for TEE pods: the Node
+	// Feature Discovery operator with a rule that labels the TEE nodes and
+	// publishes their TEE key capacity (which the operator's runtime class
+	// selects and requests), and MachineConfigs with the kernel arguments
+	// and the vsock-loopback module. The firmware must have the TEE on.
+	// MachineConfigs reboot the nodes of their pool.
+	PrepareNodes bool `json:"prepareNodes,omitempty"`
+	// MachineConfigRoles are the pools the MachineConfigs apply to;
+	// default [worker].
+	MachineConfigRoles []string `json:"machineConfigRoles,omitempty"`
 }
 
 // PeerPods are settings of the peer-pod daemon common to all clouds.

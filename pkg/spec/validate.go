@@ -41,6 +41,18 @@ func (p *Pattern) Validate() ErrorList {
 	v.repoURL("spec.source.repoURL", s.Source.RepoURL, true)
 	v.relPath("spec.source.renderedPath", s.Source.RenderedPath)
 	v.dnsLabel("spec.argocd.namespace", s.ArgoCD.Namespace)
+	switch s.ArgoCD.Flavour {
+	case FlavourOpenShiftGitOps:
+	case FlavourArgoCD:
+		for i := range s.ClusterGroups {
+			if p.IsSpoke(&s.ClusterGroups[i]) {
+				v.add("spec.argocd.flavour", "spokes are bootstrapped with OpenShift GitOps (cluster group %q): flavour %s is for patterns whose clusters all run upstream Argo CD already, without spokes", s.ClusterGroups[i].Name, FlavourArgoCD)
+				break
+			}
+		}
+	default:
+		v.add("spec.argocd.flavour", "want %s or %s, got %q", FlavourOpenShiftGitOps, FlavourArgoCD, s.ArgoCD.Flavour)
+	}
 	if errs := validation.IsValidLabelValue(s.ArgoCD.Instance); len(errs) > 0 {
 		v.add("spec.argocd.instance", "%s", strings.Join(errs, "; "))
 	}
@@ -96,6 +108,9 @@ func (v *validator) group(p *Pattern, g *ClusterGroup, path string) {
 	}
 	v.selector(path+".selector", &g.Selector)
 	v.platform(path+".platform", &g.Platform)
+	if g.PreparesNodes() && !slices.ContainsFunc(g.Operators, func(o Operator) bool { return o.Name == OperatorNFD }) {
+		v.add(path+".platform.baremetal.prepareNodes", "node preparation needs the Node Feature Discovery operator: add {name: %s} to the group's operators", OperatorNFD)
+	}
 	if k := g.KataConfig; k != nil {
 		v.dnsSubdomain(path+".kataConfig.name", k.Name)
 		if g.Platform.Type == PlatformBareMetal && k.PeerPods != nil && *k.PeerPods {
@@ -182,6 +197,10 @@ func (v *validator) labels(path string, m map[string]string) {
 	}
 }
 
+// ibmIDRE is an IBM Cloud VPC resource id (e.g. r006-8f3a...,
+// 0717-..., or a 32-hex resource group id).
+var ibmIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,62}$`)
+
 var platformTypes = []string{PlatformAzure, PlatformAWS, PlatformIBMCloud, PlatformBareMetal}
 
 func (v *validator) platform(path string, pl *Platform) {
@@ -207,16 +226,33 @@ func (v *validator) platform(path string, pl *Platform) {
 	case PlatformAzure:
 		v.instanceSizes(path+".azure", pl.Azure.InstanceSizes, pl.Azure.DefaultInstanceSize)
 		v.configMapRef(path+".azure.cloudConfig", pl.Azure.CloudConfig)
-		v.secretRef(path+".azure.credentials", pl.Azure.Credentials)
+		if pl.Azure.Credentials != nil {
+			v.secretRef(path+".azure.credentials", pl.Azure.Credentials)
+		}
 		v.tags(path+".azure.tags", pl.Azure.Tags)
 	case PlatformAWS:
 		v.instanceSizes(path+".aws", pl.AWS.InstanceSizes, pl.AWS.DefaultInstanceSize)
-		v.secretRef(path+".aws.credentials", pl.AWS.Credentials)
+		if pl.AWS.Credentials != nil {
+			v.secretRef(path+".aws.credentials", pl.AWS.Credentials)
+		}
 		v.tags(path+".aws.tags", pl.AWS.Tags)
 	case PlatformIBMCloud:
 		v.instanceSizes(path+".ibmcloud", pl.IBMCloud.InstanceSizes, pl.IBMCloud.DefaultInstanceSize)
 		v.secretRef(path+".ibmcloud.credentials", pl.IBMCloud.Credentials)
 		v.tags(path+".ibmcloud.tags", pl.IBMCloud.Tags)
+		ibm := pl.IBMCloud
+		for _, id := range []struct{ field, value string }{{"vpcID", ibm.VPCID}, {"subnetID", ibm.SubnetID}, {"resourceGroupID", ibm.ResourceGroupID}} {
+			if id.value == "" {
+				v.add(path+".ibmcloud."+id.field, "required: the cluster's objects name IBM Cloud resources only by name, and peer pods need the id")
+			} else if !ibmIDRE.MatchString(id.value) {
+				v.add(path+".ibmcloud."+id.field, "%q is not an IBM Cloud resource id", id.value)
+			}
+		}
+		for i, id := range ibm.SecurityGroupIDs {
+			if !ibmIDRE.MatchString(id) {
+				v.add(fmt.Sprintf("%s.ibmcloud.securityGroupIDs[%d]", path, i), "%q is not an IBM Cloud resource id", id)
+			}
+		}
 	case PlatformBareMetal:
 		if pl.BareMetal == nil {
 			v.add(path+".baremetal", "bare metal needs its TEE: baremetal.tee is %s or %s", TEETDX, TEESNP)
@@ -225,6 +261,14 @@ func (v *validator) platform(path string, pl *Platform) {
 		}
 		if pl.PeerPods != nil {
 			v.add(path+".peerPods", "peer pods need a cloud platform")
+		}
+		if bm := pl.BareMetal; bm != nil {
+			if !bm.PrepareNodes && bm.MachineConfigRoles != nil {
+				v.add(path+".baremetal.machineConfigRoles", "MachineConfigs are rendered only with prepareNodes: true")
+			}
+			for i, role := range bm.MachineConfigRoles {
+				v.dnsLabel(fmt.Sprintf("%s.baremetal.machineConfigRoles[%d]", path, i), role)
+			}
 		}
 		return
 	}

@@ -24,10 +24,17 @@ const (
 	OperatorGroups = -25
 	// Subscriptions install the operators (OLM health gates the next wave).
 	Subscriptions = -20
+	// OperatorInstances are the objects an operator needs before it does
+	// anything (ACM's MultiClusterHub, the External Secrets operator's
+	// ExternalSecretsConfig); their health checks gate the next wave.
+	OperatorInstances = -15
+	// SecretStores are where ExternalSecrets read from.
+	SecretStores = -12
 	// Trustee (KbsConfig and its ConfigMaps) comes up once its operator runs.
 	Trustee = -10
 	// Policies (ACM) deliver per-cluster config such as peer-pods-cm and
-	// init-data before the operators are configured to use it.
+	// init-data, and the feature gates are set, before the operators are
+	// configured to use them.
 	Policies = -5
 	// OperatorConfig (KataConfig) turns the runtime on; peer pods read
 	// peer-pods-cm at this point.
