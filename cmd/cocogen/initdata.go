@@ -38,9 +38,20 @@ func readInput(cmd *cobra.Command, args []string) ([]byte, error) {
 		}
 		return data, nil
 	}
-	data, err := os.ReadFile(args[0])
+	f, err := os.Open(args[0])
 	if err != nil {
 		return nil, usageError{fmt.Errorf("reading %s: %w", args[0], errors.Unwrap(err))}
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return nil, usageError{fmt.Errorf("reading %s: not a regular file", args[0])}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, initdata.MaxDocumentSize+1))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("reading %s: %w", args[0], errors.Unwrap(err))}
+	}
+	if len(data) > initdata.MaxDocumentSize {
+		return nil, usageError{fmt.Errorf("%s is larger than %d bytes", args[0], initdata.MaxDocumentSize)}
 	}
 	return data, nil
 }

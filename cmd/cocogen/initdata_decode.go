@@ -21,7 +21,7 @@ annotation, a whole 'cocogen render' stream) from FILE or stdin, and print
 the init-data TOML it holds. The document is checked (version, algorithm,
 [data]) before it is printed.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			data, err := readInput(cmd, args)
 			if err != nil {
 				return err
@@ -49,7 +49,7 @@ the init-data TOML it holds. The document is checked (version, algorithm,
 			}
 			_, err = w.Write(doc)
 			return err
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&policy, "policy", false, "print only policy.rego")
 	cmd.Flags().StringVar(&object, "object", "", "when manifests hold several init-data values, the one of this object: KIND/NAME or KIND/NAMESPACE/NAME")

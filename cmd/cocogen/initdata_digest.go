@@ -30,7 +30,7 @@ func newInitDataDigestCmd() *cobra.Command {
 algorithm or --algorithm, and the values a TEE reports for it: SNP HOSTDATA
 (32 bytes), TDX MRCONFIGID (48 bytes) and the Azure vTPM PCR8.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("-o: want text or json, got %q", output)}
 			}
@@ -67,7 +67,7 @@ algorithm or --algorithm, and the values a TEE reports for it: SNP HOSTDATA
 			_, err = fmt.Fprintf(w, "algorithm:       %s\ndigest:          %s\nsnp_hostdata:    %s\ntdx_mrconfigid:  %s\nazure_pcr8:      %s\n",
 				rep.Algorithm, rep.Digest, rep.HostData, rep.MRConfigID, rep.PCR8)
 			return err
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&alg, "algorithm", "", "digest algorithm: sha256, sha384 or sha512 (default: the document's)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")

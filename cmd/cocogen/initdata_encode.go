@@ -13,7 +13,7 @@ func newInitDataEncodeCmd() *cobra.Command {
 		Use:   "encode [FILE|-]",
 		Short: "Print the annotation value, base64(gzip(TOML)), of an init-data document",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			data, err := readInput(cmd, args)
 			if err != nil {
 				return err
@@ -32,6 +32,6 @@ func newInitDataEncodeCmd() *cobra.Command {
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), ann)
 			return err
-		},
+		}),
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cocogen/cocogen/pkg/kbssecrets"
-	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
@@ -32,7 +31,7 @@ kbs-admin.key, all readable by you only. With --manifests the Secrets go to
 stdout and the CA certificate to stderr. Nothing is written to the rendered
 tree, and nothing generated is ever rendered.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
 			if file == "" || (outDir == "") == !manifests {
 				return usageError{fmt.Errorf("want -f PATTERN and one of -o DIR or --manifests")}
 			}
@@ -75,7 +74,7 @@ tree, and nothing generated is ever rendered.`,
 			fmt.Fprintf(stderr, "cocogen: wrote %s: apply %s to the hub (oc apply -f), set spec.trustee.certificate to %s\n",
 				outDir, filepath.Join(outDir, kbssecrets.SecretsFile), filepath.Join(outDir, kbssecrets.CAFile))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "pattern file")
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "new directory for the key material (outside the pattern's repository)")
@@ -86,7 +85,7 @@ tree, and nothing generated is ever rendered.`,
 // outsideRepo refuses a key material directory inside the pattern's
 // repository, where it would be one `git add` away from being published.
 func outsideRepo(pattern, dir string) error {
-	root, err := filepath.Abs(render.FindRepoRoot(pattern))
+	root, err := filepath.Abs(spec.FindRepoRoot(pattern))
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,10 @@ package initdata
 
 import (
 	"bytes"
+	"errors"
 	"slices"
+
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"fmt"
 	"io/fs"
@@ -24,17 +27,34 @@ import (
 // directory is a kustomization) recognise.
 var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
-// maxRepoFile bounds the files copied into kustomize's in-memory
-// filesystem; manifests are small, large files are binaries.
-const maxRepoFile = 8 << 20
-
-// repo reads application manifests from the pattern's repository.
+// repo reads application manifests from the pattern's repository. The
+// file system is confined to the repository (render opens it with
+// os.Root: a symlink leading out is an error, never followed), and every
+// file is read through spec.ReadRepoFile, bounded by limit.
 type repo struct {
-	fsys fs.FS
-	mem  filesys.FileSystem // lazily built copy for kustomize
+	fsys  fs.FS
+	limit int64
+	mem   filesys.FileSystem // lazily built copy for kustomize
 }
 
-func newRepo(fsys fs.FS) *repo { return &repo{fsys: fsys} }
+func newRepo(fsys fs.FS, limit int64) *repo { return &repo{fsys: fsys, limit: limit} }
+
+// readError locates a failed read at the file, without anything of its
+// content.
+func readError(name string, err error) *spec.FieldError {
+	var fe *spec.FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
+		return &spec.FieldError{File: name, Msg: "leaves the repository (a symlink pointing outside it): cocogen reads nothing outside the repository"}
+	}
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &spec.FieldError{File: name, Msg: "cannot read: " + err.Error()}
+}
 
 // sourceObject is one manifest of an application and where it came from.
 type sourceObject struct {
@@ -130,6 +150,10 @@ func (rp *repo) load(field, dir string) ([]sourceObject, error) {
 		return nil, &spec.FieldError{Path: field, Msg: fmt.Sprintf("%q is not a path inside the repository", dir)}
 	}
 	info, err := fs.Stat(rp.fsys, dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fe := readError(dir, err)
+		return nil, &spec.FieldError{Path: field, Msg: fmt.Sprintf("%s: %s", dir, fe.Msg)}
+	}
 	if err != nil || !info.IsDir() {
 		return nil, &spec.FieldError{Path: field, Msg: fmt.Sprintf("%s: no such directory in the repository", dir)}
 	}
@@ -155,9 +179,10 @@ func (rp *repo) load(field, dir string) ([]sourceObject, error) {
 		default:
 			return nil
 		}
-		data, err := fs.ReadFile(rp.fsys, name)
+		data, err := spec.ReadRepoFile(rp.fsys, name, rp.limit)
 		if err != nil {
-			return err
+			errs = append(errs, readError(name, err))
+			return nil
 		}
 		objs, err := manifest.ReadStream(data)
 		if err != nil {
@@ -182,12 +207,16 @@ func (rp *repo) load(field, dir string) ([]sourceObject, error) {
 // repository, so it reads exactly what is in git and nothing else.
 func (rp *repo) kustomize(dir, file string) ([]sourceObject, error) {
 	if rp.mem == nil {
-		mem, err := copyToMemory(rp.fsys)
+		mem, err := copyToMemory(rp.fsys, rp.limit)
 		if err != nil {
 			return nil, err
 		}
 		rp.mem = mem
 	}
+	if err := localOnly(rp.mem, "/"+dir, map[string]bool{}); err != nil {
+		return nil, err
+	}
+	// Default options: load restrictions root-only, no plugins, no Helm.
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	res, err := k.Run(rp.mem, "/"+dir)
 	if err != nil {
@@ -208,7 +237,53 @@ func (rp *repo) kustomize(dir, file string) ([]sourceObject, error) {
 	return out, nil
 }
 
-func copyToMemory(src fs.FS) (filesys.FileSystem, error) {
+// localOnly refuses a kustomization that would reach beyond the
+// repository: kustomize fetches a resources, bases or components entry it
+// cannot find locally as a remote (git or HTTP) resource, which would make
+// the render depend on the network instead of the commit. Every entry must
+// be a file or directory of the in-memory copy; directories are followed.
+func localOnly(mem filesys.FileSystem, dir string, seen map[string]bool) error {
+	if seen[dir] {
+		return nil
+	}
+	seen[dir] = true
+	var kfile string
+	for _, k := range kustomizationFiles {
+		if mem.Exists(path.Join(dir, k)) {
+			kfile = path.Join(dir, k)
+			break
+		}
+	}
+	if kfile == "" {
+		return nil // a plain resource directory
+	}
+	data, err := mem.ReadFile(kfile)
+	if err != nil {
+		return err
+	}
+	var k struct {
+		Resources  []string `json:"resources"`
+		Bases      []string `json:"bases"`
+		Components []string `json:"components"`
+	}
+	if err := sigsyaml.Unmarshal(data, &k); err != nil {
+		return &spec.FieldError{File: strings.TrimPrefix(kfile, "/"), Msg: "not a kustomization: " + err.Error()}
+	}
+	for _, entry := range slices.Concat(k.Resources, k.Bases, k.Components) {
+		p := path.Join(dir, entry)
+		switch {
+		case strings.Contains(entry, "://") || !mem.Exists(p) || !strings.HasPrefix(p+"/", "/"):
+			return &spec.FieldError{File: strings.TrimPrefix(kfile, "/"), Msg: fmt.Sprintf("resource %q is not in the repository: cocogen renders from the commit only and never fetches remote resources (vendor it into the repository)", entry)}
+		case mem.IsDir(p):
+			if err := localOnly(mem, p, seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func copyToMemory(src fs.FS, limit int64) (filesys.FileSystem, error) {
 	mem := filesys.MakeFsInMemory()
 	err := fs.WalkDir(src, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -223,10 +298,10 @@ func copyToMemory(src fs.FS) (filesys.FileSystem, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		if info, err := d.Info(); err != nil || info.Size() > maxRepoFile {
-			return err
+		if info, err := d.Info(); err != nil || info.Size() > limit {
+			return err // larger files are not manifests; kustomize will not find them
 		}
-		data, err := fs.ReadFile(src, name)
+		data, err := spec.ReadRepoFile(src, name, limit)
 		if err != nil {
 			return err
 		}
@@ -243,7 +318,7 @@ func copyToMemory(src fs.FS) (filesys.FileSystem, error) {
 // the file is a kustomization (its output has no lines) or has no such
 // pair. It only runs to locate an error.
 func (rp *repo) lineOf(file, name, key, value string) int {
-	data, err := fs.ReadFile(rp.fsys, file)
+	data, err := spec.ReadRepoFile(rp.fsys, file, rp.limit)
 	if err != nil || slices.Contains(kustomizationFiles, path.Base(file)) {
 		return 0
 	}

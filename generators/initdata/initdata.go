@@ -74,7 +74,7 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 		}
 		rendered[ref.Profile.Name] = r
 	}
-	repo := newRepo(in.Repo)
+	repo := newRepo(in.Repo, in.MaxFileBytes)
 	for gi := range p.Spec.ClusterGroups {
 		g := &p.Spec.ClusterGroups[gi]
 		for ai := range g.Applications {

@@ -73,8 +73,19 @@ func Tree(t testing.TB, dir string, set *manifest.Set) {
 		t.Fatal(err)
 	}
 	if *Update {
-		if err := manifest.WriteTree(dir, set); err != nil {
+		// Golden trees are test data: rewritten whole, without the
+		// marker WriteTree leaves for users.
+		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)
+		}
+		for name, content := range got {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return
 	}

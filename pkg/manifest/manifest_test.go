@@ -89,7 +89,7 @@ func TestWriteTreeReplacesWholeTreeOrNothing(t *testing.T) {
 	good := &Set{}
 	good.Add(configMap("hub", "a", "x", map[string]string{"k": "v1"}))
 	good.AddFile("hub/initdata/default.toml", []byte("version = \"0.1.0\"\n"), Origin{})
-	if err := WriteTree(dir, good); err != nil {
+	if err := WriteTree(dir, good, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	before, err := ReadTree(dir)
@@ -106,7 +106,7 @@ func TestWriteTreeReplacesWholeTreeOrNothing(t *testing.T) {
 	bad := &Set{}
 	bad.Add(configMap("hub", "a", "x", map[string]string{"k": "v2"}))
 	bad.AddFile("../escape.txt", []byte("x"), Origin{})
-	if err := WriteTree(dir, bad); err == nil {
+	if err := WriteTree(dir, bad, WriteOptions{}); err == nil {
 		t.Fatal("escaping path accepted")
 	}
 	after, err := ReadTree(dir)

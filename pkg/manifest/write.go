@@ -2,10 +2,13 @@ package manifest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -30,11 +33,58 @@ func WriteStream(w io.Writer, s *Set) error {
 	return err
 }
 
+// MarkerFile is the file WriteTree leaves at the top of a tree it wrote:
+// the list of the tree's files. Only a directory holding exactly those
+// files (plus the marker) is replaced without --force; Argo CD ignores it
+// (not a manifest).
+const MarkerFile = ".cocogen-tree"
+
+const markerHeader = "# Written by cocogen render -o; the next render replaces this directory.\n# Files (anything else here makes cocogen refuse to replace it):\n"
+
+// WriteOptions say what WriteTree may replace.
+type WriteOptions struct {
+	// Force replaces a directory cocogen did not write (or that holds
+	// files it did not write). Protected paths stay protected.
+	Force bool
+	// Protect are paths the tree must neither be nor contain (the
+	// pattern file, the repository root), in addition to any directory
+	// holding a .git entry.
+	Protect []Protected
+}
+
+// Protected is a path WriteTree never replaces, with what it is (for the
+// message).
+type Protected struct {
+	Path, What string
+}
+
+// RefusedError is a destination WriteTree would not replace; the CLI
+// reports it as an input error.
+type RefusedError struct {
+	Dir, Reason string
+	// Forcible says --force would override it.
+	Forcible bool
+}
+
+func (e *RefusedError) Error() string {
+	msg := fmt.Sprintf("%s: refusing to replace it: %s", e.Dir, e.Reason)
+	if e.Forcible {
+		msg += " (pass --force to replace it anyway)"
+	}
+	return msg
+}
+
 // WriteTree writes the set as a directory tree at dir. The tree is built in
 // a temporary sibling directory and renamed into place, so a failure leaves
-// dir exactly as it was: never a mix of old and new files.
-func WriteTree(dir string, s *Set) (err error) {
+// dir exactly as it was: never a mix of old and new files. It replaces only
+// what cocogen wrote: dir must be missing, empty, or a tree holding
+// exactly the files its marker lists (see MarkerFile), unless opts.Force;
+// and never a protected path or a directory holding one or a .git entry.
+func WriteTree(dir string, s *Set, opts WriteOptions) (err error) {
 	dir = filepath.Clean(dir)
+	if err := checkDestination(dir, opts); err != nil {
+		return err
+	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", parent, err)
@@ -51,6 +101,7 @@ func WriteTree(dir string, s *Set) (err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
+	var files []string
 	for _, o := range s.Objects {
 		data, err := MarshalFile(o)
 		if err != nil {
@@ -59,13 +110,108 @@ func WriteTree(dir string, s *Set) (err error) {
 		if err := writeFile(tmp, o.TreePath(), data); err != nil {
 			return err
 		}
+		files = append(files, o.TreePath())
 	}
 	for _, f := range s.Files {
 		if err := writeFile(tmp, f.Path, f.Data); err != nil {
 			return err
 		}
+		files = append(files, f.Path)
+	}
+	slices.Sort(files)
+	if err := writeFile(tmp, MarkerFile, []byte(markerHeader+strings.Join(files, "\n")+"\n")); err != nil {
+		return err
 	}
 	return replaceDir(tmp, dir)
+}
+
+// checkDestination decides whether dir may be replaced.
+func checkDestination(dir string, opts WriteOptions) error {
+	abs, err := realPath(dir)
+	if err != nil {
+		return err
+	}
+	for _, p := range opts.Protect {
+		pa, err := realPath(p.Path)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(abs, pa); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+			what := fmt.Sprintf("it holds %s (%s)", p.What, p.Path)
+			if rel == "." {
+				what = fmt.Sprintf("it is %s (%s)", p.What, p.Path)
+			}
+			return &RefusedError{Dir: dir, Reason: what}
+		}
+	}
+	info, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !info.IsDir() {
+		return &RefusedError{Dir: dir, Reason: "it is not a directory"}
+	}
+	var listed map[string]bool
+	if data, err := os.ReadFile(filepath.Join(dir, MarkerFile)); err == nil && strings.HasPrefix(string(data), markerHeader) {
+		listed = map[string]bool{MarkerFile: true}
+		for _, l := range strings.Split(strings.TrimPrefix(string(data), markerHeader), "\n") {
+			if l != "" {
+				listed[l] = true
+			}
+		}
+	}
+	var foreign string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.Name() == ".git" {
+			return &RefusedError{Dir: dir, Reason: "it holds a git repository (" + rel + ")"}
+		}
+		if d.IsDir() || foreign != "" {
+			return nil
+		}
+		if !listed[filepath.ToSlash(rel)] {
+			foreign = filepath.ToSlash(rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case foreign == "":
+		return nil
+	case opts.Force:
+		return nil
+	case listed == nil:
+		return &RefusedError{Dir: dir, Reason: "cocogen did not write it (no " + MarkerFile + ") and it holds " + foreign, Forcible: true}
+	default:
+		return &RefusedError{Dir: dir, Reason: foreign + " was not written by cocogen", Forcible: true}
+	}
+}
+
+// realPath is the absolute path with symlinks evaluated as far as the
+// path exists (a destination may not exist yet).
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for cur := abs; ; cur = filepath.Dir(cur) {
+		if real, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if filepath.Dir(cur) == cur {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+	}
 }
 
 func writeFile(root, rel string, data []byte) error {
@@ -99,12 +245,14 @@ func replaceDir(tmp, dir string) error {
 	return os.RemoveAll(old)
 }
 
-// ReadTree loads every regular file under dir into a map keyed by
-// slash-separated relative path; golden tests compare trees with it.
+// ReadTree loads every regular file under dir (but the marker; symlinks
+// are not followed) into a map
+// keyed by slash-separated relative path; golden tests compare trees with
+// it.
 func ReadTree(dir string) (map[string]string, error) {
 	out := map[string]string{}
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || !d.Type().IsRegular() || (d.Name() == MarkerFile && filepath.Dir(path) == filepath.Clean(dir)) {
 			return err
 		}
 		data, err := os.ReadFile(path)

@@ -47,6 +47,9 @@ type Input struct {
 	// Repo is the pattern's git repository as checked out (the root that
 	// application paths are relative to); nil when rendering without one.
 	Repo fs.FS
+	// MaxFileBytes bounds each file a generator reads from Repo (use
+	// spec.ReadRepoFile, which names the limit when it is exceeded).
+	MaxFileBytes int64
 
 	generator string // set on the per-generator copies the runner hands out
 	log       *findingLog
@@ -60,12 +63,12 @@ type findingLog struct {
 
 // NewInput returns the input of a render of p.
 func NewInput(p *spec.Pattern, repo fs.FS) *Input {
-	return &Input{Pattern: p, Repo: repo, log: &findingLog{}}
+	return &Input{Pattern: p, Repo: repo, MaxFileBytes: spec.DefaultMaxInputBytes, log: &findingLog{}}
 }
 
 // forGenerator is in as one generator sees it: what it reports names it.
 func (in *Input) forGenerator(name string) *Input {
-	return &Input{Pattern: in.Pattern, Repo: in.Repo, generator: name, log: in.log}
+	return &Input{Pattern: in.Pattern, Repo: in.Repo, MaxFileBytes: in.MaxFileBytes, generator: name, log: in.log}
 }
 
 // Warn records a warning about the pattern field at path (e.g. a permissive

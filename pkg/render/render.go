@@ -31,11 +31,16 @@ import (
 // spec.ErrorList, located in the pattern file; anything else is an
 // internal error naming the generator.
 func Render(ctx context.Context, p *spec.Pattern, repo fs.FS, gens []Generator) (*manifest.Set, []Finding, error) {
+	return render(ctx, p, repo, gens, spec.Limits{}.WithDefaults())
+}
+
+func render(ctx context.Context, p *spec.Pattern, repo fs.FS, gens []Generator, limits spec.Limits) (*manifest.Set, []Finding, error) {
 	finalizers, err := finalizeOrder(gens)
 	if err != nil {
 		return nil, nil, err
 	}
 	in := NewInput(p, repo)
+	in.MaxFileBytes = limits.MaxInputBytes
 	parts := make([]manifest.Set, len(gens))
 	errs := make([]error, len(gens))
 	var wg sync.WaitGroup
@@ -75,6 +80,9 @@ func Render(ctx context.Context, p *spec.Pattern, repo fs.FS, gens []Generator) 
 	}
 	set.Sort()
 	if err := set.Check(); err != nil {
+		return nil, nil, err
+	}
+	if err := scanSecrets(p, set, repo, limits.MaxInputBytes, in); err != nil {
 		return nil, nil, err
 	}
 	return set, in.Findings(), nil

@@ -176,7 +176,7 @@ func TestInitDataValidation(t *testing.T) {
 				`extraData["app.conf"]: assigns a value to "password"`,
 				`extraData["avp.conf"]: holds an argocd-vault-plugin placeholder`,
 				`extraData["env.conf"]: references a Kubernetes Secret`,
-				`extraData["gh.conf"]: holds what looks like an access token`,
+				`extraData["gh.conf"]: holds a GitHub token`,
 				`extraData["registry-auth.json"]: "registry-auth.json" is named like a credential`,
 				`extraData["tls.key"]: "tls.key" is named like a credential`,
 				`extraData["tmpl.conf"]: holds a template expression ({{ ... }})`,

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cocogen/cocogen/pkg/secretscan"
+
 	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/release"
 )
@@ -248,7 +250,6 @@ func (v *validator) noSecret(path, s, from string) bool {
 }
 
 var (
-	privateKeyRE = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----`)
 	// Template expressions expand after cocogen hashed the document; the
 	// secret-reading ones would put a Secret's value into it.
 	secretTemplateRE = regexp.MustCompile(`(?s)\{\{.*\b(fromSecret|copySecretData|lookup|getSecret|protect)\b`)
@@ -260,14 +261,6 @@ var (
 	dockerAuthRE     = regexp.MustCompile(`"auths"\s*:|"auth"\s*:\s*"[A-Za-z0-9+/=]{8,}"`)
 	assignmentRE     = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_])(password|passwd|pwd|secret|client[_-]?secret|secret[_-]?(?:access[_-]?)?key|api[_-]?key|access[_-]?key|account[_-]?key|auth[_-]?token|access[_-]?token|bearer[_-]?token|refresh[_-]?token|token)["']?\s*[:=]\s*["']?([^\s"',;}]*)`)
 	authHeaderRE     = regexp.MustCompile(`(?i)\bauthorization\s*[:=]\s*["']?(bearer|basic)\s+\S`)
-	urlPasswordRE    = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@'"]+:[^/\s@'"]+@`)
-	tokenREs         = []*regexp.Regexp{
-		regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`),                                    // AWS access key id
-		regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`),  // GitHub
-		regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`),                                 // Slack
-		regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`),                                      // Google API key
-		regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*`), // JWT
-	}
 	credentialNameRE = regexp.MustCompile(`(?i)(secret|passw|token|credential|private|\.key$|id_rsa|id_ecdsa|id_ed25519|dockerconfig|auth\.json|kubeconfig|\.p12$|\.pfx$|\.jks$|\.keytab$)`)
 )
 
@@ -275,9 +268,10 @@ var (
 // or returns "" when it does not. It errs on the side of refusing: a false
 // positive costs a rename, a false negative publishes a credential.
 func SecretReason(s string) string {
+	if m, ok := secretscan.Find(s); ok {
+		return "holds " + m.Reason
+	}
 	switch {
-	case privateKeyRE.MatchString(s):
-		return "holds a PEM private key"
 	case secretTemplateRE.MatchString(s):
 		return "holds a template expression that reads a Secret; it would put the Secret's value into init-data"
 	case templateRE.MatchString(s):
@@ -292,17 +286,10 @@ func SecretReason(s string) string {
 		return "holds container registry credentials (auths); use registryCredentialsURI"
 	case authHeaderRE.MatchString(s):
 		return "holds an Authorization header"
-	case urlPasswordRE.MatchString(s):
-		return "holds a URL with a password"
 	}
 	for _, m := range assignmentRE.FindAllStringSubmatch(s, -1) {
 		if val := strings.ToLower(m[2]); !harmlessValue(val) {
 			return fmt.Sprintf("assigns a value to %q", m[1])
-		}
-	}
-	for _, re := range tokenREs {
-		if re.MatchString(s) {
-			return "holds what looks like an access token or API key"
 		}
 	}
 	return ""

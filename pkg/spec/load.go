@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -26,27 +28,84 @@ type LoadOptions struct {
 	// Release, when set, renders the pattern for this release line
 	// instead of its own spec.release (to try a pattern on another line).
 	Release string
+	// RepoRoot is the repository the pattern belongs to: Jsonnet imports
+	// and -J directories resolve inside it and nowhere else. Empty means
+	// FindRepoRoot of the pattern file (Load) or the working directory
+	// (Parse).
+	RepoRoot string
+	// Limits bound the input; zero fields take the defaults.
+	Limits Limits
 }
 
 // Load reads, decodes, defaults and validates the pattern at path. A
 // ".jsonnet" or ".libsonnet" file is evaluated first. Invalid input yields an
 // ErrorList holding every problem, each with file, line and field path.
+//
+// The pattern must be a regular file inside its repository (symlinks
+// evaluated), at most Limits.MaxInputBytes long.
 func Load(path string, opts LoadOptions) (*Pattern, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, ErrorList{{File: path, Msg: fmt.Sprintf("cannot read pattern: %v", errors.Unwrap(err))}}
+	if opts.RepoRoot == "" {
+		opts.RepoRoot = FindRepoRoot(path)
 	}
-	return Parse(path, data, opts)
+	repo, err := OpenRepository(opts.RepoRoot)
+	if err != nil {
+		return nil, ErrorList{{File: path, Msg: err.Error()}}
+	}
+	defer repo.Close()
+	rel, err := repo.Rel(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, ErrorList{{File: path, Msg: "cannot read pattern: " + err.Error()}}
+	}
+	limit := opts.Limits.WithDefaults().MaxInputBytes
+	data, err := repo.ReadFile(rel, limit)
+	if errors.Is(err, errTooLarge) {
+		return nil, ErrorList{LimitError(path, "max-input-size", "max-input-size", byteSize(limit))}
+	}
+	if err != nil {
+		return nil, ErrorList{{File: path, Msg: "cannot read pattern: " + describeOpenError(err)}}
+	}
+	return parse(path, rel, data, opts, repo)
 }
 
 // Parse is Load for a document already in memory; name is used in errors
-// and decides between YAML and Jsonnet.
+// and decides between YAML and Jsonnet (whose imports resolve from the
+// repository's root).
 func Parse(name string, data []byte, opts LoadOptions) (*Pattern, error) {
+	return parse(name, path.Base(filepath.ToSlash(name)), data, opts, nil)
+}
+
+// parse decodes a pattern named name (in messages) found at the
+// repository path rel. repo is opened on demand for Jsonnet imports.
+func parse(name, rel string, data []byte, opts LoadOptions, repo *Repository) (*Pattern, error) {
+	limits := opts.Limits.WithDefaults()
+	if int64(len(data)) > limits.MaxInputBytes {
+		return nil, ErrorList{LimitError(name, "max-input-size", "max-input-size", byteSize(limits.MaxInputBytes))}
+	}
 	d := &decoder{file: name, lines: map[string]int{}}
 	if isJsonnet(name) {
-		out, err := evalJsonnet(name, data, opts)
+		if repo == nil {
+			root := opts.RepoRoot
+			if root == "" {
+				root = "."
+			}
+			r, err := OpenRepository(root)
+			if err != nil {
+				return nil, ErrorList{{File: name, Msg: err.Error()}}
+			}
+			defer r.Close()
+			repo = r
+		}
+		out, err := evalJsonnet(name, rel, data, opts, limits, repo)
 		if err != nil {
-			return nil, ErrorList{{File: name, Msg: "evaluating Jsonnet: " + strings.TrimSpace(err.Error())}}
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return nil, ErrorList{fe}
+			}
+			return nil, ErrorList{{File: name, Msg: "evaluating Jsonnet: " + jsonnetMessage(err)}}
 		}
 		data = []byte(out)
 		// Lines of the manifested JSON mean nothing to the author of the
@@ -161,8 +220,9 @@ func isJsonnet(name string) bool {
 	return ext == ".jsonnet" || ext == ".libsonnet"
 }
 
-func evalJsonnet(name string, data []byte, opts LoadOptions) (string, error) {
+func evalJsonnet(name, rel string, data []byte, opts LoadOptions, limits Limits, repo *Repository) (string, error) {
 	vm := jsonnet.MakeVM()
+	vm.MaxStack = limits.JsonnetMaxStack
 	for k, v := range opts.ExtStrs {
 		vm.ExtVar(k, v)
 	}
@@ -175,6 +235,50 @@ func evalJsonnet(name string, data []byte, opts LoadOptions) (string, error) {
 	for k, v := range opts.TLACodes {
 		vm.TLACode(k, v)
 	}
-	vm.Importer(&jsonnet.FileImporter{JPaths: append([]string{filepath.Dir(name)}, opts.JPath...)})
-	return vm.EvaluateAnonymousSnippet(name, string(data))
+	im := &importer{repo: repo, limit: limits.MaxInputBytes, cache: map[string]importResult{}}
+	for _, dir := range opts.JPath {
+		jp, err := repo.Rel(dir)
+		if err != nil {
+			return "", &FieldError{File: name, Msg: fmt.Sprintf("-J %s: %v", dir, err)}
+		}
+		im.jpaths = append(im.jpaths, jp)
+	}
+	// No native functions are registered: std is all a pattern can call.
+	vm.Importer(im)
+	return budgeted(name, limits, func() (string, error) {
+		return vm.EvaluateAnonymousSnippet(rel, string(data))
+	})
+}
+
+// FindRepoRoot walks up from the pattern file to the directory holding
+// .git, the root application paths in a pattern are relative to; without
+// one it is the pattern's own directory.
+func FindRepoRoot(patternFile string) string {
+	start, err := filepath.Abs(filepath.Dir(patternFile))
+	if err != nil {
+		return filepath.Dir(patternFile)
+	}
+	for dir := start; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			return start
+		}
+	}
+}
+
+// jsonnetMessage is a Jsonnet error on one line: its first line and the
+// innermost place it names, without the rest of the stack (which, for a
+// runaway recursion, runs to hundreds of frames).
+func jsonnetMessage(err error) string {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	msg := strings.TrimSpace(lines[0])
+	for _, l := range lines[1:] {
+		if l = strings.TrimSpace(l); l != "" {
+			loc, _, _ := strings.Cut(l, "\t")
+			return msg + " (at " + strings.TrimSpace(loc) + ")"
+		}
+	}
+	return msg
 }

@@ -255,3 +255,30 @@ func TestNodePreparationNeedsNFD(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretScanAllowNeedsAReason: an allowance names the object and field
+// and says why; a repoURL with a password is refused without echoing it.
+func TestSecretScanAllowNeedsAReason(t *testing.T) {
+	doc := strings.Replace(testkit.Pattern{}.YAML(), "https://github.com/example/", "https://bot:hunter2@github.com/example/", 1) + `  secretScan:
+    allow:
+      - {field: data.x, reason: " "}
+  clusterGroups:
+    - name: edge
+      roles: [workloads]
+      selector: {matchLabels: {edge: "true"}}
+      platform: {type: baremetal, baremetal: {tee: tdx}}
+`
+	got := strings.Join(parseErrs(t, doc), "\n")
+	for _, want := range []string{
+		"spec.secretScan.allow[0].object: required",
+		"spec.secretScan.allow[0].reason: required",
+		"spec.source.repoURL: https://bot:xxxxx@github.com/",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "hunter2") {
+		t.Error("the password is echoed")
+	}
+}

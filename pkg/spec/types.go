@@ -45,6 +45,28 @@ type PatternSpec struct {
 	// ACM configures the Advanced Cluster Management policies the hub
 	// group delivers per-cluster configuration with (see acm.go).
 	ACM ACM `json:"acm"`
+	// SecretScan tunes the scan of the rendered output for credentials.
+	SecretScan SecretScan `json:"secretScan,omitempty"`
+}
+
+// SecretScan tunes the credential scan of everything cocogen renders: a
+// value that looks like a credential (a PEM private key, a URL with a
+// password, a token) is an input error, since the output goes to git.
+type SecretScan struct {
+	// Allow lists values that only look like credentials. Each match it
+	// allows is reported as a warning at every render.
+	Allow []SecretScanAllow `json:"allow,omitempty"`
+}
+
+// SecretScanAllow allows one field of one rendered object.
+type SecretScanAllow struct {
+	// Object is the object's path in the rendered tree, e.g.
+	// apps/simple/web/ConfigMap/web/settings.yaml.
+	Object string `json:"object"`
+	// Field is the value's path in the object, e.g. data.sample.
+	Field string `json:"field"`
+	// Reason says why it is no credential; required.
+	Reason string `json:"reason"`
 }
 
 // GitSource is where the pattern's repository lives.

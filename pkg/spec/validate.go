@@ -41,6 +41,18 @@ func (p *Pattern) Validate() ErrorList {
 	v.repoURL("spec.source.repoURL", s.Source.RepoURL, true)
 	v.relPath("spec.source.renderedPath", s.Source.RenderedPath)
 	v.dnsLabel("spec.argocd.namespace", s.ArgoCD.Namespace)
+	for i, a := range s.SecretScan.Allow {
+		path := fmt.Sprintf("spec.secretScan.allow[%d]", i)
+		if a.Object == "" {
+			v.add(path+".object", "required: the object's path in the rendered tree")
+		}
+		if a.Field == "" {
+			v.add(path+".field", "required: the value's field path in the object, e.g. data.sample")
+		}
+		if strings.TrimSpace(a.Reason) == "" {
+			v.add(path+".reason", "required: say why this value is no credential")
+		}
+	}
 	switch s.ArgoCD.Flavour {
 	case FlavourOpenShiftGitOps:
 	case FlavourArgoCD:
@@ -473,8 +485,19 @@ func (v *validator) repoURL(path, raw string, required bool) {
 		return // scp-like SSH syntax
 	}
 	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		if _, hasPassword := u.User.Password(); hasPassword {
+			// Never echo it: the message goes to logs.
+			v.add(path, "%s holds a password, which would be written into the rendered Applications in git: give Argo CD the credentials in a repository Secret instead", u.Redacted())
+			return
+		}
+	}
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh" && u.Scheme != "oci") {
-		v.add(path, "want an https://, ssh://, oci:// or git@host: URL, got %q", raw)
+		shown := raw
+		if err == nil {
+			shown = u.Redacted()
+		}
+		v.add(path, "want an https://, ssh://, oci:// or git@host: URL, got %q", shown)
 	}
 }
 
@@ -490,19 +513,25 @@ func (v *validator) relPath(path, p string) {
 
 // dnsLabel requires a Kubernetes name of at most 63 characters
 // (namespaces, most object names).
-func (v *validator) dnsLabel(path, s string) { v.name(path, s, validation.IsDNS1123Label) }
+func (v *validator) dnsLabel(path, s string) {
+	v.name(path, s, validation.IsDNS1123Label, "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
+}
 
 // dnsSubdomain requires a Kubernetes name of at most 253 characters that
 // may contain dots.
-func (v *validator) dnsSubdomain(path, s string) { v.name(path, s, validation.IsDNS1123Subdomain) }
+func (v *validator) dnsSubdomain(path, s string) {
+	v.name(path, s, validation.IsDNS1123Subdomain, "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters")
+}
 
-func (v *validator) name(path, s string, check func(string) []string) {
+// name checks a Kubernetes name, and says in words what a valid one is
+// (rather than the validation library's regular expression).
+func (v *validator) name(path, s string, check func(string) []string, valid string) {
 	if s == "" {
 		v.add(path, "required")
 		return
 	}
-	for _, msg := range check(s) {
-		v.add(path, "%q: %s", s, msg)
+	if len(check(s)) > 0 {
+		v.add(path, "%q is not a valid name: %s", s, valid)
 	}
 }
 
