@@ -4,7 +4,7 @@ DEMO     ?= fixtures/azure-simple/pattern.yaml
 DEMO_OUT ?= out/azure-simple
 PKGS     := ./...
 
-.PHONY: all build demo test test-race vet fmt golden bench cover clean
+.PHONY: all build demo test test-race vet fmt golden check-golden e2e bench cover clean
 
 all: build
 
@@ -31,7 +31,15 @@ fmt:
 
 ## golden: regenerate every golden file (review the diff before committing).
 golden:
-	$(GO) test ./pkg/render ./cmd/cocogen -run 'TestGolden|TestInvalidPatterns' -update
+	$(GO) test ./pkg/render ./cmd/cocogen ./pkg/krmfn -run 'TestGolden|TestInvalidPatterns|TestKustomizeBuild' -update
+
+## check-golden: fail when the committed golden files are stale.
+check-golden: golden
+	git diff --exit-code -- fixtures
+
+## e2e: cocogen's plugin in the real argocd-cmp-server (first build: minutes).
+e2e:
+	cd e2e/argocd-cmp && $(GO) test -count=1 ./...
 
 ## bench: every benchmark, with allocations.
 bench:

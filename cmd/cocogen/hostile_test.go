@@ -20,6 +20,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/cocogen/cocogen/internal/golden"
+	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/manifest"
 )
 
@@ -84,11 +85,7 @@ func TestHostileInputs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the cocogen binary")
 	}
-	bin := filepath.Join(t.TempDir(), "cocogen")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testkit.Binary(t)
 	passwd, _ := os.ReadFile("/etc/passwd")
 	for _, dir := range golden.Files(t, "../../fixtures/hostile/*/case.yaml", 20) {
 		dir = filepath.Dir(dir)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,8 @@ const (
 	exitOK       = 0
 	exitInternal = 1
 	exitInvalid  = 2
+	// exitDifferent is `cocogen diff` finding differences (diff(1)'s 1).
+	exitDifferent = 1
 )
 
 func main() {
@@ -40,6 +43,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := root.Execute()
 	if err == nil {
 		return exitOK
+	}
+	if errors.Is(err, errDifferent) {
+		return exitDifferent
 	}
 	fmt.Fprintln(stderr, "cocogen: "+err.Error())
 	if errors.As(err, new(internalError)) && !spec.IsInvalid(err) {
@@ -84,18 +90,22 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,
-		// Without a subcommand: help; with an unknown one: a usage error
-		// (exit 2), not cobra's help with exit 0.
-		RunE: func(cmd *cobra.Command, args []string) error {
+		// Without a subcommand: a KRM function when kustomize starts it
+		// (a ResourceList on stdin), else help; with an unknown one: a
+		// usage error (exit 2), not cobra's help with exit 0.
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageError{fmt.Errorf("unknown command %q (see cocogen --help)", args[0])}
 			}
+			if data, ok := resourceListOnStdin(cmd); ok {
+				return runKRM(cmd, bytes.NewReader(data), spec.Limits{})
+			}
 			return cmd.Help()
-		},
+		}),
 	}
 	root.SetVersionTemplate("cocogen {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRenderCmd(), newInitDataCmd(), newSecretsCmd(), newVersionCmd())
+	root.AddCommand(newRenderCmd(), newInitDataCmd(), newSecretsCmd(), newKRMCmd(), newCMPCmd(), newDiffCmd(), newVersionCmd())
 	return root
 }
 

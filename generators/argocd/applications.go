@@ -30,13 +30,8 @@ func rootApplication(p *spec.Pattern, g group) manifest.Object {
 			Labels:    objects.Labels(p, g.Name),
 		},
 		Spec: argo.ApplicationSpec{
-			Project: name,
-			Source: &argo.ApplicationSource{
-				RepoURL:        p.Spec.Source.RepoURL,
-				TargetRevision: p.Spec.Source.TargetRevision,
-				Path:           path.Join(p.Spec.Source.RenderedPath, g.Dir()),
-				Directory:      &argo.ApplicationSourceDirectory{Recurse: true},
-			},
+			Project:     name,
+			Source:      renderedSource(p, g.Dir(), g.Name, ""),
 			Destination: argo.ApplicationDestination{Server: inCluster, Namespace: p.Spec.ArgoCD.Namespace},
 			SyncPolicy: &argo.SyncPolicy{
 				Automated: &argo.SyncPolicyAutomated{Prune: true, SelfHeal: true},
@@ -45,6 +40,31 @@ func rootApplication(p *spec.Pattern, g group) manifest.Object {
 		},
 	}
 	return manifest.MustFromTyped(g.BootstrapDir(), app, g.origin(""))
+}
+
+// renderedSource is where an Application finds a directory of the
+// rendered tree: in git at RenderedPath/<dir>, or, with spec.argocd.plugin,
+// rendered at sync time by the plugin from the pattern (its parameters
+// group and app select the same directory).
+func renderedSource(p *spec.Pattern, dir, groupName, appName string) *argo.ApplicationSource {
+	src := &argo.ApplicationSource{RepoURL: p.Spec.Source.RepoURL, TargetRevision: p.Spec.Source.TargetRevision}
+	if p.Spec.ArgoCD.Plugin == "" {
+		src.Path = path.Join(p.Spec.Source.RenderedPath, dir)
+		src.Directory = &argo.ApplicationSourceDirectory{Recurse: true}
+		return src
+	}
+	src.Path = path.Dir(p.RepoPath())
+	params := argo.ApplicationSourcePluginParameters{
+		{Name: "group", String_: &groupName},
+	}
+	if appName != "" {
+		params = append(params, argo.ApplicationSourcePluginParameter{Name: "app", String_: &appName})
+	}
+	if file := path.Base(p.RepoPath()); file != "pattern.yaml" {
+		params = append(params, argo.ApplicationSourcePluginParameter{Name: "pattern", String_: &file})
+	}
+	src.Plugin = &argo.ApplicationSourcePlugin{Name: p.Spec.ArgoCD.Plugin, Parameters: params}
+	return src
 }
 
 func defaultRetry() *argo.RetryStrategy {
@@ -81,12 +101,7 @@ func childApplication(p *spec.Pattern, g group, i int) manifest.Object {
 	}
 	switch {
 	case a.Confidential != nil:
-		app.Spec.Source = &argo.ApplicationSource{
-			RepoURL:        p.Spec.Source.RepoURL,
-			TargetRevision: p.Spec.Source.TargetRevision,
-			Path:           path.Join(p.Spec.Source.RenderedPath, g.AppDir(a)),
-			Directory:      &argo.ApplicationSourceDirectory{Recurse: true},
-		}
+		app.Spec.Source = renderedSource(p, g.AppDir(a), g.Name, a.Name)
 	case a.Source != nil:
 		app.Spec.Source = source(a.Source)
 	default:

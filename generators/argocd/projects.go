@@ -61,6 +61,12 @@ func rootProject(p *spec.Pattern, g group, set *manifest.Set) manifest.Object {
 			clusterKinds[gk] = true
 		}
 	}
+	if p.Spec.ArgoCD.Plugin != "" {
+		// The plugin adds a ConfigMap with the render's warnings in the
+		// Argo CD namespace (pkg/cmp FindingsConfigMap).
+		namespaces[p.Spec.ArgoCD.Namespace] = true
+		nsKinds[metav1.GroupKind{Kind: "ConfigMap"}] = true
+	}
 	proj := &argo.AppProject{
 		TypeMeta: typeAppProject,
 		ObjectMeta: metav1.ObjectMeta{

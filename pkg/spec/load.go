@@ -132,15 +132,26 @@ func parse(name, rel string, data []byte, opts LoadOptions, repo *Repository) (*
 		}
 		return nil, errs.Sorted()
 	}
-	p.source = &source{file: name, lines: d.lines}
+	p.source = &source{file: name, repoPath: rel, lines: d.lines}
 	return &p, nil
 }
 
 // source remembers where a loaded pattern came from, so that what is found
 // about it after loading (render warnings) can be located too.
 type source struct {
-	file  string
-	lines map[string]int
+	file     string
+	repoPath string // the pattern's path in its repository
+	lines    map[string]int
+}
+
+// RepoPath is the pattern file's path in its repository (slash-separated),
+// e.g. for a config-management plugin to find it; "pattern.yaml" for a
+// pattern built in memory.
+func (p *Pattern) RepoPath() string {
+	if p.source == nil || p.source.repoPath == "" {
+		return "pattern.yaml"
+	}
+	return p.source.repoPath
 }
 
 // Locate returns the file the pattern was loaded from and the line of the

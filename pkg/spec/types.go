@@ -91,6 +91,12 @@ type ArgoCD struct {
 	// the OpenShift GitOps operator, whose ArgoCD resource carries health
 	// checks) or argocd (upstream Argo CD configured through argocd-cm).
 	Flavour string `json:"flavour,omitempty"`
+	// Plugin, when set, names the config-management plugin (cocogen's
+	// plugin.yaml registers "cocogen") the root and confidential
+	// Applications render through, at sync time, from the pattern itself:
+	// the rendered tree then needs no commit (the bootstrap directory
+	// still does, once).
+	Plugin string `json:"plugin,omitempty"`
 	// HealthCustomization emits the Lua health checks sync waves gate on
 	// (child Applications, MultiClusterHub, KataConfig, KbsConfig).
 	HealthCustomization *bool `json:"healthCustomization,omitempty"`

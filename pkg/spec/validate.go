@@ -53,6 +53,9 @@ func (p *Pattern) Validate() ErrorList {
 			v.add(path+".reason", "required: say why this value is no credential")
 		}
 	}
+	if s.ArgoCD.Plugin != "" {
+		v.dnsSubdomain("spec.argocd.plugin", s.ArgoCD.Plugin)
+	}
 	switch s.ArgoCD.Flavour {
 	case FlavourOpenShiftGitOps:
 	case FlavourArgoCD:
