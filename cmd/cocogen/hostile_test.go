@@ -100,7 +100,12 @@ func TestHostileInputs(t *testing.T) {
 			}
 			base := t.TempDir()
 			repo := filepath.Join(base, "repo")
-			if err := os.CopyFS(repo, os.DirFS(filepath.Join(dir, "repo"))); err != nil {
+			// Cases whose repository starts empty have no repo/ in git.
+			if _, err := os.Stat(filepath.Join(dir, "repo")); err == nil {
+				if err := os.CopyFS(repo, os.DirFS(filepath.Join(dir, "repo"))); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.MkdirAll(repo, 0o755); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Mkdir(filepath.Join(repo, ".git"), 0o755); err != nil {

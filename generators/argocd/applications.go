@@ -6,9 +6,8 @@ import (
 	"path"
 	"sort"
 
-	argo "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	argo "github.com/cocogen/cocogen/internal/argoapp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
@@ -16,7 +15,7 @@ import (
 	"github.com/cocogen/cocogen/pkg/waves"
 )
 
-var typeApplication = metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Application"}
+var typeApplication = argo.TypeApplication
 
 // rootApplication syncs RenderedPath/<group> into the cluster. It is the one
 // object of a group applied by hand (hub) or by ACM (spokes).
@@ -54,14 +53,14 @@ func renderedSource(p *spec.Pattern, dir, groupName, appName string) *argo.Appli
 		return src
 	}
 	src.Path = path.Dir(p.RepoPath())
-	params := argo.ApplicationSourcePluginParameters{
-		{Name: "group", String_: &groupName},
+	params := []argo.PluginParameter{
+		{Name: "group", String: &groupName},
 	}
 	if appName != "" {
-		params = append(params, argo.ApplicationSourcePluginParameter{Name: "app", String_: &appName})
+		params = append(params, argo.PluginParameter{Name: "app", String: &appName})
 	}
 	if file := path.Base(p.RepoPath()); file != "pattern.yaml" {
-		params = append(params, argo.ApplicationSourcePluginParameter{Name: "pattern", String_: &file})
+		params = append(params, argo.PluginParameter{Name: "pattern", String: &file})
 	}
 	src.Plugin = &argo.ApplicationSourcePlugin{Name: p.Spec.ArgoCD.Plugin, Parameters: params}
 	return src
@@ -135,7 +134,7 @@ func source(s *spec.AppSource) *argo.ApplicationSource {
 			if err != nil {
 				panic(err) // values came from YAML/JSON decoding; they always marshal
 			}
-			helm.ValuesObject = &runtime.RawExtension{Raw: raw}
+			helm.ValuesObject = raw
 		}
 		out.Helm = helm
 	}
@@ -143,7 +142,7 @@ func source(s *spec.AppSource) *argo.ApplicationSource {
 }
 
 func syncPolicy(sp *spec.SyncPolicy) *argo.SyncPolicy {
-	out := &argo.SyncPolicy{SyncOptions: argo.SyncOptions(sp.SyncOptions)}
+	out := &argo.SyncPolicy{SyncOptions: sp.SyncOptions}
 	if !sp.Manual {
 		out.Automated = &argo.SyncPolicyAutomated{Prune: *sp.Prune, SelfHeal: *sp.SelfHeal}
 	}
@@ -156,8 +155,8 @@ func syncPolicy(sp *spec.SyncPolicy) *argo.SyncPolicy {
 	return out
 }
 
-func ignoreDifferences(in []spec.IgnoreDifference) argo.IgnoreDifferences {
-	var out argo.IgnoreDifferences
+func ignoreDifferences(in []spec.IgnoreDifference) []argo.ResourceIgnoreDifferences {
+	var out []argo.ResourceIgnoreDifferences
 	for _, d := range in {
 		out = append(out, argo.ResourceIgnoreDifferences{
 			Group:                 d.Group,

@@ -9,7 +9,11 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
+
+	argov1alpha1 "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/argoproj/argo-cd/v2/util/lua"
 	"github.com/argoproj/argo-cd/v2/util/settings"
@@ -179,4 +183,61 @@ func TestOperatorInstances(t *testing.T) {
 	if got := get(gates, "data", "confidential"); got != "true" {
 		t.Errorf("feature gate confidential = %v", got)
 	}
+}
+
+// TestPluginApplications: with spec.argocd.plugin the root and the
+// confidential Applications render through the config-management plugin
+// from the pattern's directory, with the parameters that select the same
+// part of the tree; the root project may receive the plugin's findings
+// ConfigMap in the Argo CD namespace.
+func TestPluginApplications(t *testing.T) {
+	doc := strings.Replace(hubPattern(spec.FlavourOpenShiftGitOps), "  argocd: {flavour: openshift-gitops}", "  argocd: {flavour: openshift-gitops, plugin: cocogen}", 1)
+	res := testkit.Render(t, testkit.Load(t, doc))
+	root := testkit.FindPath(t, res.Set, "bootstrap/hub/Application/openshift-gitops/demo-hub.yaml").Content
+	src := get(root, "spec", "source").(map[string]any)
+	if src["path"] != "." || get(src, "plugin", "name") != "cocogen" || src["directory"] != nil {
+		t.Errorf("root source %v", src)
+	}
+	if params := get(src, "plugin", "parameters").([]any); len(params) != 1 || get(params[0].(map[string]any), "string") != "hub" {
+		t.Errorf("root parameters %v", params)
+	}
+	app := testkit.FindPath(t, res.Set, "hub/Application/openshift-gitops/hello.yaml").Content
+	var names []string
+	for _, p := range get(app, "spec", "source", "plugin", "parameters").([]any) {
+		names = append(names, p.(map[string]any)["name"].(string)+"="+p.(map[string]any)["string"].(string))
+	}
+	if !slices.Equal(names, []string{"group=hub", "app=hello"}) {
+		t.Errorf("confidential app parameters %v", names)
+	}
+	// argo-cd's own types read the plugin sources back unchanged.
+	for _, path := range []string{"bootstrap/hub/Application/openshift-gitops/demo-hub.yaml", "hub/Application/openshift-gitops/hello.yaml"} {
+		o := testkit.FindPath(t, res.Set, path)
+		data, err := manifest.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var typed argov1alpha1.Application
+		if err := sigsyaml.UnmarshalStrict(data, &typed); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		back, err := manifest.Marshal(must(manifest.FromTyped(o.Dir, &typed, o.Origin)))
+		if err != nil || string(back) != string(data) {
+			t.Errorf("%s changes through argo-cd's types (%v)", path, err)
+		}
+	}
+	proj := testkit.FindPath(t, res.Set, "bootstrap/hub/AppProject/openshift-gitops/demo-hub.yaml").Content
+	found := false
+	for _, k := range get(proj, "spec", "namespaceResourceWhitelist").([]any) {
+		found = found || (k.(map[string]any)["group"] == "" && k.(map[string]any)["kind"] == "ConfigMap")
+	}
+	if !found {
+		t.Error("the root project refuses the plugin's findings ConfigMap")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

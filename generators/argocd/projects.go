@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sort"
 
-	argo "github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	argo "github.com/cocogen/cocogen/internal/argoapp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cocogen/cocogen/internal/objects"
@@ -15,7 +15,7 @@ import (
 	"github.com/cocogen/cocogen/pkg/waves"
 )
 
-var typeAppProject = metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "AppProject"}
+var typeAppProject = argo.TypeAppProject
 
 // projects returns the AppProjects of a group, each granting least
 // privilege:

@@ -106,6 +106,7 @@ func TestApplicationsRoundTrip(t *testing.T) {
 					if err := sigsyaml.UnmarshalStrict(data, &app); err != nil {
 						t.Errorf("%s: %v", o.TreePath(), err)
 					}
+					sameThroughArgo(t, o, data, &app)
 					if strings.HasPrefix(o.Dir, "bootstrap/") {
 						roots[o.Dir] = true
 					} else if app.Annotations["argocd.argoproj.io/sync-wave"] == "" {
@@ -116,6 +117,7 @@ func TestApplicationsRoundTrip(t *testing.T) {
 					if err := sigsyaml.UnmarshalStrict(data, &proj); err != nil {
 						t.Errorf("%s: %v", o.TreePath(), err)
 					}
+					sameThroughArgo(t, o, data, &proj)
 				}
 			}
 			p := renderVariant(t, v).Pattern
@@ -177,5 +179,24 @@ spec:
 	}
 	for _, o := range res.Set.Objects {
 		fmt.Println(o.TreePath())
+	}
+}
+
+// sameThroughArgo requires an object cocogen wrote from its own small
+// types (internal/argoapp) to come back byte for byte when argo-cd's types
+// decode and re-encode it: the two are equivalent for everything cocogen
+// emits.
+func sameThroughArgo(t *testing.T, o manifest.Object, data []byte, typed any) {
+	t.Helper()
+	back, err := manifest.FromTyped(o.Dir, typed, o.Origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := manifest.Marshal(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, again) {
+		t.Errorf("%s changes through argo-cd's types:\n%s", o.TreePath(), manifest.Change{Path: o.TreePath(), Kind: manifest.Modified, Old: string(data), New: string(again)}.Unified())
 	}
 }
