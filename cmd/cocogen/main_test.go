@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cocogen/cocogen/internal/benchpattern"
 	"github.com/cocogen/cocogen/internal/golden"
 	"github.com/cocogen/cocogen/pkg/manifest"
 )
@@ -255,5 +256,46 @@ func TestRenderStdin(t *testing.T) {
 	}
 	if fromFile.String() != fromStdin.String() {
 		t.Error("the same pattern renders differently from stdin")
+	}
+}
+
+// BenchmarkCLI is the whole command run in-process (flags, load, render,
+// stream written to a buffer), without process start-up.
+func BenchmarkCLI(b *testing.B) {
+	b.Chdir("../..")
+	var out, errs bytes.Buffer
+	for b.Loop() {
+		out.Reset()
+		errs.Reset()
+		if code := run([]string{"render", "-f", "fixtures/azure-simple/pattern.yaml"}, nil, &out, &errs); code != exitOK {
+			b.Fatalf("exit %d: %s", code, errs.String())
+		}
+	}
+}
+
+// BenchmarkCLISynthetic is the whole command in-process on the synthetic
+// patterns (groups x applications), the stream written to a buffer.
+func BenchmarkCLISynthetic(b *testing.B) {
+	b.Chdir("../..")
+	dir, err := os.MkdirTemp("bin", "bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	for _, size := range benchpattern.Sizes {
+		file := filepath.Join(dir, "pattern-"+size.String()+".yaml")
+		if err := os.WriteFile(file, []byte(benchpattern.Pattern(size)), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(size.String(), func(b *testing.B) {
+			var out, errs bytes.Buffer
+			for b.Loop() {
+				out.Reset()
+				errs.Reset()
+				if code := run([]string{"render", "-f", file}, nil, &out, &errs); code != exitOK {
+					b.Fatalf("exit %d: %s", code, errs.String())
+				}
+			}
+		})
 	}
 }

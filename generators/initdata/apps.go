@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"fmt"
@@ -35,9 +37,44 @@ type repo struct {
 	fsys  fs.FS
 	limit int64
 	mem   filesys.FileSystem // lazily built copy for kustomize
+	// loaded caches each directory's manifests: applications of many
+	// groups share a source. Callers get copies (injection edits them).
+	loaded map[string]loadResult
 }
 
-func newRepo(fsys fs.FS, limit int64) *repo { return &repo{fsys: fsys, limit: limit} }
+type loadResult struct {
+	objs []sourceObject
+	err  error
+}
+
+func newRepo(fsys fs.FS, limit int64) *repo {
+	return &repo{fsys: fsys, limit: limit, loaded: map[string]loadResult{}}
+}
+
+// load reads the manifests at dir (see read), once per render; every call
+// gets its own copy of the objects.
+func (rp *repo) load(field, dir string) ([]sourceObject, error) {
+	r, ok := rp.loaded[path.Clean(dir)]
+	if !ok {
+		r.objs, r.err = rp.read(field, dir)
+		rp.loaded[path.Clean(dir)] = r
+	}
+	if r.err != nil {
+		var fe *spec.FieldError
+		if errors.As(r.err, &fe) && fe.Path != "" && fe.Path != field {
+			// The same directory under another application: its field.
+			c := *fe
+			c.Path = field
+			return nil, &c
+		}
+		return nil, r.err
+	}
+	out := make([]sourceObject, len(r.objs))
+	for i, o := range r.objs {
+		out[i] = sourceObject{file: o.file, content: runtime.DeepCopyJSON(o.content)}
+	}
+	return out, nil
+}
 
 // readError locates a failed read at the file, without anything of its
 // content.
@@ -141,10 +178,10 @@ func clusterScoped(kind string) bool {
 	return clusterScopedKinds[kind] || strings.HasPrefix(kind, "Cluster")
 }
 
-// load reads the manifests at dir: a kustomization is built, otherwise
+// read reads the manifests at dir: a kustomization is built, otherwise
 // every .yaml, .yml and .json file below dir is read (multi-document,
 // recursively, in lexical order).
-func (rp *repo) load(field, dir string) ([]sourceObject, error) {
+func (rp *repo) read(field, dir string) ([]sourceObject, error) {
 	dir = path.Clean(dir)
 	if !fs.ValidPath(dir) {
 		return nil, &spec.FieldError{Path: field, Msg: fmt.Sprintf("%q is not a path inside the repository", dir)}

@@ -197,7 +197,7 @@ func Generate(ctx context.Context, req render.Request, namespace string, stdout,
 // withFindings adds the findings ConfigMap to a copy of set.
 func withFindings(set *manifest.Set, namespace string, lines []string) *manifest.Set {
 	sort.Strings(lines)
-	out := &manifest.Set{Objects: append([]manifest.Object(nil), set.Objects...), Files: set.Files}
+	out := set.Clone()
 	out.Add(manifest.Object{Dir: "findings", Origin: manifest.Origin{Generator: "cmp", Spec: "spec"}, Content: map[string]any{
 		"apiVersion": "v1",
 		"kind":       "ConfigMap",

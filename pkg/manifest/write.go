@@ -19,7 +19,7 @@ import (
 func WriteStream(w io.Writer, s *Set) error {
 	var buf bytes.Buffer
 	for i, o := range s.Objects {
-		data, err := MarshalFile(o)
+		data, err := s.FileData(o)
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func WriteTree(dir string, s *Set, opts WriteOptions) (err error) {
 	}
 	var files []string
 	for _, o := range s.Objects {
-		data, err := MarshalFile(o)
+		data, err := s.FileData(o)
 		if err != nil {
 			return err
 		}
@@ -270,7 +270,7 @@ func ReadTree(dir string) (map[string]string, error) {
 func Tree(s *Set) (map[string]string, error) {
 	out := map[string]string{}
 	for _, o := range s.Objects {
-		data, err := MarshalFile(o)
+		data, err := s.FileData(o)
 		if err != nil {
 			return nil, err
 		}

@@ -145,12 +145,15 @@ func topDirs(have map[string]bool) []string {
 
 // checkOutputSize holds the rendered tree to the output limit.
 func checkOutputSize(p *spec.Pattern, set *manifest.Set, limit int64) error {
+	if err := set.EncodeAll(); err != nil {
+		return err
+	}
 	var total int64
 	for _, f := range set.Files {
 		total += int64(len(f.Data))
 	}
 	for _, o := range set.Objects {
-		data, err := manifest.MarshalFile(o)
+		data, err := set.FileData(o)
 		if err != nil {
 			return err
 		}

@@ -3,8 +3,6 @@ package render
 import (
 	"fmt"
 	"io/fs"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -43,10 +41,9 @@ func scanSecrets(p *spec.Pattern, set *manifest.Set, repo fs.FS, limit int64, in
 		errs = append(errs, fe)
 	}
 	for _, o := range set.Objects {
-		walkStrings(o.Content, "", func(field, s string) {
-			if m, ok := secretscan.Find(s); ok {
-				report(o.Origin, o.TreePath(), field, m, s)
-			}
+		walkStrings(o.Content, secretscan.Contains, func(field, s string) {
+			m, _ := secretscan.Find(s)
+			report(o.Origin, o.TreePath(), field, m, s)
 		})
 	}
 	for _, f := range set.Files {
@@ -65,31 +62,44 @@ func scanSecrets(p *spec.Pattern, set *manifest.Set, repo fs.FS, limit int64, in
 	return nil
 }
 
-// walkStrings calls fn with every string value below v and its field path
-// (a.b[0].c; keys that are not identifiers in brackets).
-func walkStrings(v any, path string, fn func(path, s string)) {
-	switch x := v.(type) {
-	case string:
-		fn(path, x)
-	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			walkStrings(x[k], joinField(path, k), fn)
-		}
-	case []any:
-		for i, e := range x {
-			walkStrings(e, path+"["+strconv.Itoa(i)+"]", fn)
+// walkStrings calls found with the field path (a.b[0].c; keys that are
+// not identifiers in brackets) of every string value below v that match
+// accepts; paths are built only then, as most values match nothing.
+func walkStrings(v any, match func(s string) bool, found func(path, s string)) {
+	var segs []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			if match(x) {
+				found(strings.Join(segs, ""), x)
+			}
+		case map[string]any:
+			// Any order: what is found is sorted before it is reported.
+			for k, e := range x {
+				segs = append(segs, fieldSegment(len(segs) == 0, k))
+				walk(e)
+				segs = segs[:len(segs)-1]
+			}
+		case []any:
+			for i, e := range x {
+				segs = append(segs, "["+strconv.Itoa(i)+"]")
+				walk(e)
+				segs = segs[:len(segs)-1]
+			}
 		}
 	}
+	walk(v)
 }
 
-func joinField(path, key string) string {
-	if key == "" || strings.ContainsAny(key, ".[]/ ") {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
+func fieldSegment(first bool, key string) string {
+	switch {
+	case key == "" || strings.ContainsAny(key, ".[]/ "):
+		return "[" + strconv.Quote(key) + "]"
+	case first:
 		return key
 	}
-	return path + "." + key
+	return "." + key
 }
 
 // lineContaining is the line of the repository file holding needle, or 0.

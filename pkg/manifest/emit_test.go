@@ -1,0 +1,94 @@
+package manifest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// goldenObjects are the objects of every golden tree in fixtures/.
+func goldenObjects(t testing.TB) []map[string]any {
+	t.Helper()
+	files, _ := filepath.Glob("../../fixtures/*/expected/*/*/*/*.yaml")
+	more, _ := filepath.Glob("../../fixtures/*/expected/*/*/*/*/*.yaml")
+	deeper, _ := filepath.Glob("../../fixtures/*/expected/*/*/*/*/*/*.yaml")
+	var out []map[string]any
+	for _, f := range append(append(files, more...), deeper...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := ReadStream(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, objs...)
+	}
+	if len(out) < 100 {
+		t.Fatalf("only %d golden objects", len(out))
+	}
+	return out
+}
+
+// TestEmitterIsYAMLv3: the direct writer gives exactly yaml.v3's bytes
+// for every object of every golden tree.
+func TestEmitterIsYAMLv3(t *testing.T) {
+	fast := 0
+	for _, obj := range goldenObjects(t) {
+		o := Object{Content: obj}
+		want, err := marshalYAML(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := emitCanonical(obj)
+		if !ok {
+			continue
+		}
+		fast++
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Fatalf("%s: the writer differs from yaml.v3 (-yaml.v3 +writer):\n%s", o.ID(), diff)
+		}
+	}
+	if fast == 0 {
+		t.Fatal("the writer handled no golden object")
+	}
+}
+
+// FuzzEmitter builds objects from arbitrary strings (as keys, values,
+// list items, multi-line text) and holds the writer to yaml.v3's bytes.
+// Run longer with: go test ./pkg/manifest -run '^$' -fuzz FuzzEmitter -fuzztime 10m
+func FuzzEmitter(f *testing.F) {
+	for _, s := range []string{"plain", "with space", "a: b", "x #y", "true", "10", "1:20", "- x", " lead", "trail ", "multi\nline\n", "multi\nline", "two\n\n", "\nlead", "  indented\nx\n", "tab\there", "quote'", "é", "{a}", "a,b", "=", "@x", "ok~", "a(b)"} {
+		f.Add(s, s+s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !utf8.ValidString(a) || !utf8.ValidString(b) {
+			return
+		}
+		obj := map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": "x", "annotations": map[string]any{"k": a}},
+			"data":     map[string]any{"a": a, "b": b, "n": json.Number("3")},
+			"list":     []any{a, map[string]any{"k": b, "l": []any{a}}, []any{b, a}, map[string]any{}, []any{}},
+		}
+		if key := strings.TrimSpace(a); key != "" && len(key) < 100 {
+			obj["data"].(map[string]any)[key] = b
+		}
+		want, err := marshalYAML(Object{Content: obj})
+		if err != nil {
+			return
+		}
+		got, ok := emitCanonical(obj)
+		if !ok {
+			return
+		}
+		if string(got) != string(want) {
+			t.Fatalf("a=%q b=%q: the writer differs from yaml.v3:\n%s", a, b, cmp.Diff(string(want), string(got)))
+		}
+	})
+}
