@@ -9,7 +9,7 @@ PKGS     := ./...
 all: build
 
 build:
-	$(GO) build -o bin/cocogen ./cmd/cocogen
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/cocogen ./cmd/cocogen
 
 ## demo: render the bundled Azure example into $(DEMO_OUT) and print its tree.
 demo: build

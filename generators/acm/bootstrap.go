@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
-
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/release"
@@ -134,7 +132,7 @@ func (b *builder) fillBootstrapPolicy(g *spec.ClusterGroup, out *manifest.Set) e
 // checks must merge into the instance the GitOps operator made, both of
 // which mustonlyhave would fight.
 func (b *builder) bootstrapTemplate(o manifest.Object) (any, error) {
-	obj := runtime.DeepCopyJSON(o.Content)
+	obj := manifest.DeepCopy(o.Content)
 	raw, _ := json.Marshal(obj)
 	if strings.Contains(string(raw), "{{") {
 		// ACM would read it as a template on the spoke.

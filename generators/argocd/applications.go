@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	argo "github.com/cocogen/cocogen/internal/argoapp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
@@ -23,7 +22,7 @@ func rootApplication(p *spec.Pattern, g group) manifest.Object {
 	name := p.RootName(g.ClusterGroup)
 	app := &argo.Application{
 		TypeMeta: typeApplication,
-		ObjectMeta: metav1.ObjectMeta{
+		ObjectMeta: argo.ObjectMeta{
 			Name:      name,
 			Namespace: p.Spec.ArgoCD.Namespace,
 			Labels:    objects.Labels(p, g.Name),
@@ -82,7 +81,7 @@ func childApplication(p *spec.Pattern, g group, i int) manifest.Object {
 	}
 	app := &argo.Application{
 		TypeMeta: typeApplication,
-		ObjectMeta: metav1.ObjectMeta{
+		ObjectMeta: argo.ObjectMeta{
 			Name:      a.Name,
 			Namespace: p.Spec.ArgoCD.Namespace,
 			Labels:    objects.Labels(p, g.Name),

@@ -6,9 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
@@ -127,12 +124,13 @@ func namespace(p *spec.Pattern, g group, name string, origin manifest.Origin) ma
 	// Lets a namespace-scoped Argo CD instance (OpenShift GitOps) manage
 	// what the pattern puts in the namespace.
 	labels["argocd.argoproj.io/managed-by"] = p.Spec.ArgoCD.Namespace
-	ns := &corev1.Namespace{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:   name,
-			Labels: labels,
-			Annotations: map[string]string{
+	ns := map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Namespace",
+		"metadata": map[string]any{
+			"name":   name,
+			"labels": manifest.StringMap(labels),
+			"annotations": map[string]any{
 				waves.Annotation: waves.String(waves.Namespaces),
 				// Pruning a namespace deletes everything in it, including
 				// what other tools put there; removing it from the pattern
@@ -140,8 +138,11 @@ func namespace(p *spec.Pattern, g group, name string, origin manifest.Origin) ma
 				waves.SyncOptionsAnnotation: "Prune=false",
 			},
 		},
+		// The empty spec core/v1's Namespace type always wrote; kept so
+		// the trees stay what they were.
+		"spec": map[string]any{},
 	}
-	return manifest.MustFromTyped(g.Dir(), ns, origin)
+	return manifest.Object{Dir: g.Dir(), Content: ns, Origin: origin}
 }
 
 // missingNamespaces adds a Namespace for every namespace that objects of the

@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	argo "github.com/cocogen/cocogen/internal/argoapp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/pkg/manifest"
@@ -47,13 +46,13 @@ func projects(p *spec.Pattern, g group, set *manifest.Set) {
 
 func rootProject(p *spec.Pattern, g group, set *manifest.Set) manifest.Object {
 	namespaces := map[string]bool{}
-	clusterKinds := map[metav1.GroupKind]bool{}
-	nsKinds := map[metav1.GroupKind]bool{}
+	clusterKinds := map[argo.GroupKind]bool{}
+	nsKinds := map[argo.GroupKind]bool{}
 	for _, o := range set.Objects {
 		if o.Dir != g.Dir() {
 			continue
 		}
-		gk := metav1.GroupKind{Group: o.Group(), Kind: o.Kind()}
+		gk := argo.GroupKind{Group: o.Group(), Kind: o.Kind()}
 		if ns := o.Namespace(); ns != "" {
 			namespaces[ns] = true
 			nsKinds[gk] = true
@@ -65,11 +64,11 @@ func rootProject(p *spec.Pattern, g group, set *manifest.Set) manifest.Object {
 		// The plugin adds a ConfigMap with the render's warnings in the
 		// Argo CD namespace (pkg/cmp FindingsConfigMap).
 		namespaces[p.Spec.ArgoCD.Namespace] = true
-		nsKinds[metav1.GroupKind{Kind: "ConfigMap"}] = true
+		nsKinds[argo.GroupKind{Kind: "ConfigMap"}] = true
 	}
 	proj := &argo.AppProject{
 		TypeMeta: typeAppProject,
-		ObjectMeta: metav1.ObjectMeta{
+		ObjectMeta: argo.ObjectMeta{
 			Name:      p.RootName(g.ClusterGroup),
 			Namespace: p.Spec.ArgoCD.Namespace,
 			Labels:    objects.Labels(p, g.Name),
@@ -103,7 +102,7 @@ func appProject(p *spec.Pattern, g group, name string, apps []*spec.Application,
 	}
 	proj := &argo.AppProject{
 		TypeMeta: typeAppProject,
-		ObjectMeta: metav1.ObjectMeta{
+		ObjectMeta: argo.ObjectMeta{
 			Name:        name,
 			Namespace:   p.Spec.ArgoCD.Namespace,
 			Labels:      objects.Labels(p, g.Name),
@@ -129,8 +128,8 @@ func destinations(namespaces map[string]bool) []argo.ApplicationDestination {
 	return out
 }
 
-func sortedGroupKinds(set map[metav1.GroupKind]bool) []metav1.GroupKind {
-	out := make([]metav1.GroupKind, 0, len(set))
+func sortedGroupKinds(set map[argo.GroupKind]bool) []argo.GroupKind {
+	out := make([]argo.GroupKind, 0, len(set))
 	for gk := range set {
 		out = append(out, gk)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"slices"
 
-	"k8s.io/apimachinery/pkg/runtime"
-
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"fmt"
@@ -71,7 +69,7 @@ func (rp *repo) load(field, dir string) ([]sourceObject, error) {
 	}
 	out := make([]sourceObject, len(r.objs))
 	for i, o := range r.objs {
-		out[i] = sourceObject{file: o.file, content: runtime.DeepCopyJSON(o.content)}
+		out[i] = sourceObject{file: o.file, content: manifest.DeepCopy(o.content)}
 	}
 	return out, nil
 }

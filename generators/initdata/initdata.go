@@ -10,9 +10,6 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/initdata"
@@ -148,41 +145,47 @@ func renderProfile(in *render.Input, ref spec.ProfileRef, out *manifest.Set) (*p
 			}
 		}
 	}
-	cm, err := configMap(r)
-	if err != nil {
+	if err := checkConfigMapSize(r); err != nil {
 		return nil, err
 	}
 	origin := manifest.Origin{Spec: path}
 	for _, g := range groups {
 		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".toml", r.TOML, origin)
 		out.AddFile(g.Dir()+"/initdata/"+prof.Name+".rego", []byte(r.Policy), origin)
-		cm.Labels = objects.Labels(p, g.Name)
-		cm.Labels[ProfileLabel] = prof.Name
-		out.Add(manifest.MustFromTyped(g.Dir(), cm, origin))
+		labels := objects.Labels(p, g.Name)
+		labels[ProfileLabel] = prof.Name
+		out.Add(manifest.Object{Dir: g.Dir(), Content: configMap(r, labels), Origin: origin})
 	}
 	return r, nil
 }
 
-// configMap holds the profile's encoded init-data (INITDATA), its digests
-// and the readable document entries.
-func configMap(r *profiles.Profile) (*corev1.ConfigMap, error) {
-	data := r.ConfigMapData()
+// checkConfigMapSize refuses a profile whose ConfigMap Kubernetes would
+// refuse.
+func checkConfigMapSize(r *profiles.Profile) error {
 	size := 0
-	for k, v := range data {
+	for k, v := range r.ConfigMapData() {
 		size += len(k) + len(v)
 	}
 	if size > maxConfigMapSize {
-		return nil, &spec.FieldError{Path: r.Ref.Path(), Msg: fmt.Sprintf("the init-data ConfigMap would hold %d bytes, above the Kubernetes limit of %d; shrink extraData or the policy", size, maxConfigMapSize)}
+		return &spec.FieldError{Path: r.Ref.Path(), Msg: fmt.Sprintf("the init-data ConfigMap would hold %d bytes, above the Kubernetes limit of %d; shrink extraData or the policy", size, maxConfigMapSize)}
 	}
-	return &corev1.ConfigMap{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:        r.ConfigMapName,
-			Namespace:   r.ConfigMapNamespace,
-			Annotations: map[string]string{waves.Annotation: waves.String(Wave)},
+	return nil
+}
+
+// configMap holds the profile's encoded init-data (INITDATA), its digests
+// and the readable document entries.
+func configMap(r *profiles.Profile, labels map[string]string) map[string]any {
+	return map[string]any{
+		"apiVersion": "v1",
+		"kind":       "ConfigMap",
+		"metadata": map[string]any{
+			"name":        r.ConfigMapName,
+			"namespace":   r.ConfigMapNamespace,
+			"labels":      manifest.StringMap(labels),
+			"annotations": map[string]any{waves.Annotation: waves.String(Wave)},
 		},
-		Data: data,
-	}, nil
+		"data": manifest.StringMap(r.ConfigMapData()),
+	}
 }
 
 var _ render.Generator = (*Generator)(nil)

@@ -9,15 +9,35 @@ package argoapp
 
 import (
 	"encoding/json"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TypeApplication and TypeAppProject are the objects' API version and kind.
 var (
-	TypeApplication = metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Application"}
-	TypeAppProject  = metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "AppProject"}
+	TypeApplication = TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Application"}
+	TypeAppProject  = TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "AppProject"}
 )
+
+// TypeMeta is the fields of apimachinery's metav1.TypeMeta (v0.31).
+type TypeMeta struct {
+	Kind       string `json:"kind,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
+}
+
+// ObjectMeta is the fields of apimachinery's metav1.ObjectMeta (v0.31)
+// that cocogen sets, with the same JSON names and omitempty rules.
+type ObjectMeta struct {
+	Name        string            `json:"name,omitempty"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Finalizers  []string          `json:"finalizers,omitempty"`
+}
+
+// GroupKind is apimachinery's metav1.GroupKind (v0.31).
+type GroupKind struct {
+	Group string `json:"group"`
+	Kind  string `json:"kind"`
+}
 
 // ResourcesFinalizerName makes deleting an Application delete what it
 // deployed (v1alpha1.ResourcesFinalizerName).
@@ -25,9 +45,9 @@ const ResourcesFinalizerName = "resources-finalizer.argocd.argoproj.io"
 
 // Application is v1alpha1.Application without status and operation.
 type Application struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              ApplicationSpec `json:"spec"`
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       ApplicationSpec `json:"spec"`
 }
 
 // ApplicationSpec is v1alpha1.ApplicationSpec.
@@ -132,9 +152,9 @@ type ResourceIgnoreDifferences struct {
 
 // AppProject is v1alpha1.AppProject without status.
 type AppProject struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              AppProjectSpec `json:"spec"`
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       AppProjectSpec `json:"spec"`
 }
 
 // AppProjectSpec is v1alpha1.AppProjectSpec.
@@ -142,6 +162,6 @@ type AppProjectSpec struct {
 	SourceRepos                []string                 `json:"sourceRepos,omitempty"`
 	Destinations               []ApplicationDestination `json:"destinations,omitempty"`
 	Description                string                   `json:"description,omitempty"`
-	ClusterResourceWhitelist   []metav1.GroupKind       `json:"clusterResourceWhitelist,omitempty"`
-	NamespaceResourceWhitelist []metav1.GroupKind       `json:"namespaceResourceWhitelist,omitempty"`
+	ClusterResourceWhitelist   []GroupKind              `json:"clusterResourceWhitelist,omitempty"`
+	NamespaceResourceWhitelist []GroupKind              `json:"namespaceResourceWhitelist,omitempty"`
 }

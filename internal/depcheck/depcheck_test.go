@@ -70,6 +70,12 @@ func TestRulesBite(t *testing.T) {
 			pattern: "./pkg/schema",
 			want:    "pkg/schema reaches generators/argocd",
 		},
+		"the binary links Kubernetes API types": {
+			file:    "pkg/manifest/zz_forbidden.go",
+			src:     "package manifest\n\nimport _ \"k8s.io/api/core/v1\"\n",
+			pattern: "./pkg/manifest",
+			want:    "pkg/manifest reaches k8s.io/api",
+		},
 		"production code imports test support": {
 			file:    "policies/zz_forbidden.go",
 			src:     "package policies\n\nimport _ \"github.com/cocogen/cocogen/internal/golden\"\n",

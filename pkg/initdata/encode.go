@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Size limits of the annotation value (base64 text).
@@ -31,14 +33,40 @@ const gzipOS = 255
 
 // Encode returns the annotation value of a document: base64 (standard
 // alphabet, padded) of a deterministic gzip stream of the exact bytes.
+//
+// A render encodes each profile's document more than once (the init-data
+// and Trustee generators build the same profiles independently), and a
+// best-compression deflater costs more to set up than to run on a few
+// kilobytes: results are remembered by content and writers reused.
 func Encode(toml []byte) (string, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return "", err
+	if encodedCount.Load() >= maxRemembered {
+		return encode(toml)
 	}
+	// Generators run concurrently: the first caller compresses, the others
+	// wait for its result instead of compressing the same bytes again.
+	e, loaded := encoded.LoadOrStore(string(toml), new(encoding))
+	ent := e.(*encoding)
+	if !loaded {
+		encodedCount.Add(1)
+	}
+	ent.once.Do(func() { ent.annotation, ent.err = encode(toml) })
+	return ent.annotation, ent.err
+}
+
+// encoding is one remembered Encode result.
+type encoding struct {
+	once       sync.Once
+	annotation string
+	err        error
+}
+
+func encode(toml []byte) (string, error) {
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	var buf bytes.Buffer
+	zw.Reset(&buf)
 	// No Name, Comment, Extra or ModTime: the header is the same bytes
-	// for every input (MTIME 0 means "no time stamp").
+	// for every input (MTIME 0 means "no time stamp"). Reset cleared it.
 	zw.Header = gzip.Header{OS: gzipOS}
 	if _, err := zw.Write(toml); err != nil {
 		return "", fmt.Errorf("compressing init-data: %w", err)
@@ -48,6 +76,23 @@ func Encode(toml []byte) (string, error) {
 	}
 	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
 }
+
+// maxRemembered bounds the documents Encode remembers, so a long-lived
+// process (a test binary, a server embedding the library) does not grow
+// without limit; a render has a handful of profiles.
+const maxRemembered = 256
+
+var (
+	encoded      sync.Map // document text -> *encoding
+	encodedCount atomic.Int64
+	gzipWriters  = sync.Pool{New: func() any {
+		zw, err := gzip.NewWriterLevel(io.Discard, gzip.BestCompression)
+		if err != nil {
+			panic(err) // BestCompression is a valid level
+		}
+		return zw
+	}}
+)
 
 // Decode reverses Encode: it accepts an annotation value (whitespace and
 // line breaks, as `base64` wraps them, are ignored) and returns the exact

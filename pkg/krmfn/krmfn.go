@@ -15,11 +15,11 @@ package krmfn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
-	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -45,24 +45,65 @@ type Options struct {
 // error is a spec.ErrorList when the pattern is invalid (the list written
 // to w then carries the same problems as results).
 func Run(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
-	var inputErr error
-	p := framework.ResourceListProcessorFunc(func(rl *framework.ResourceList) error {
-		items, results, err := process(ctx, rl.FunctionConfig, opts)
-		rl.Results = append(rl.Results, results...)
+	rw := &kio.ByteReadWriter{Reader: r, Writer: w, KeepReaderAnnotations: true}
+	items, err := rw.Read()
+	if err != nil {
+		return fmt.Errorf("reading the ResourceList: %w", err)
+	}
+	// As kyaml's fn/framework.Execute does (fn/framework/framework.go,
+	// kustomize/kyaml v0.21.1): path and index annotations of the input
+	// are kept in step in their legacy and internal spellings. cocogen
+	// does not link the framework: its OpenAPI validation is most of the
+	// binary's start-up.
+	annotations, err := kio.PreprocessResourcesForInternalAnnotationMigration(items)
+	if err != nil {
+		return err
+	}
+	added, results, runErr := process(ctx, rw.FunctionConfig, opts)
+	items = append(items, added...)
+	if err := kio.ReconcileInternalAnnotations(items, annotations); err != nil {
+		return err
+	}
+	if len(results) > 0 {
+		n, err := yaml.FromMap(map[string]any{"results": results.toList()})
 		if err != nil {
-			if spec.IsInvalid(err) {
-				inputErr = err
-			}
 			return err
 		}
-		rl.Items = append(rl.Items, items...)
-		return nil
-	})
-	err := framework.Execute(p, &kio.ByteReadWriter{Reader: r, Writer: w, KeepReaderAnnotations: true})
-	if inputErr != nil {
-		return inputErr
+		rw.Results = n.Field("results").Value
 	}
-	return err
+	if err := rw.Write(items); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// result is one entry of a ResourceList's results, in the layout of the
+// KRM functions specification (kyaml fn/framework.Result at v0.21.1:
+// message, severity, field.path, file.path).
+type result struct {
+	Severity string
+	Message  string
+	Field    string
+	File     string
+}
+
+type resultList []result
+
+// toList is the results as plain values, omitting empty fields as the
+// specification's omitempty tags do.
+func (rs resultList) toList() []any {
+	out := make([]any, len(rs))
+	for i, r := range rs {
+		m := map[string]any{"severity": r.Severity, "message": r.Message}
+		if r.Field != "" {
+			m["field"] = map[string]any{"path": r.Field}
+		}
+		if r.File != "" {
+			m["file"] = map[string]any{"path": r.File}
+		}
+		out[i] = m
+	}
+	return out
 }
 
 // kustomizeAnnotations are the annotation prefixes kustomize and kyaml put
@@ -71,7 +112,7 @@ func Run(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
 var kustomizeAnnotations = []string{"config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/", "kustomize.config.k8s.io/"}
 
 // process renders the functionConfig and returns the objects to add.
-func process(ctx context.Context, fc *yaml.RNode, opts Options) ([]*yaml.RNode, framework.Results, error) {
+func process(ctx context.Context, fc *yaml.RNode, opts Options) ([]*yaml.RNode, resultList, error) {
 	if fc == nil {
 		err := spec.ErrorList{{Msg: "no functionConfig: give the function a cocogen Pattern"}}
 		return nil, resultsOf(err, nil), err
@@ -156,36 +197,22 @@ func stripToolAnnotations(n *yaml.RNode) error {
 }
 
 // resultsOf turns input errors and findings into ResourceList results.
-func resultsOf(err error, findings []render.Finding) framework.Results {
-	var out framework.Results
+func resultsOf(err error, findings []render.Finding) resultList {
+	var out resultList
 	var errs spec.ErrorList
 	if errors.As(err, &errs) {
 		for _, e := range errs {
-			out = append(out, &framework.Result{Severity: framework.Error, Message: e.Msg, Field: field(e.Path), File: file(e.File)})
+			out = append(out, result{Severity: "error", Message: e.Msg, Field: e.Path, File: e.File})
 		}
 	} else if err != nil {
-		out = append(out, &framework.Result{Severity: framework.Error, Message: err.Error()})
+		out = append(out, result{Severity: "error", Message: err.Error()})
 	}
 	for _, f := range findings {
-		sev := framework.Warning
+		sev := "warning"
 		if f.Severity == render.Info {
-			sev = framework.Info
+			sev = "info"
 		}
-		out = append(out, &framework.Result{Severity: sev, Message: f.Message, Field: field(f.Field), File: file(f.File)})
+		out = append(out, result{Severity: sev, Message: f.Message, Field: f.Field, File: f.File})
 	}
 	return out
-}
-
-func field(path string) *framework.Field {
-	if path == "" {
-		return nil
-	}
-	return &framework.Field{Path: path}
-}
-
-func file(path string) *framework.File {
-	if path == "" {
-		return nil
-	}
-	return &framework.File{Path: path}
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/cocogen/cocogen/generators"
@@ -92,28 +93,27 @@ func TestBrokenSpec(t *testing.T) {
 	if !spec.IsInvalid(err) {
 		t.Fatalf("want an input error, got %v", err)
 	}
+	// The results in kyaml's own types (fn/framework), strictly: the
+	// function writes them without linking the framework.
 	var rl struct {
-		Items   []map[string]any `json:"items"`
-		Results []struct {
-			Severity string `json:"severity"`
-			Message  string `json:"message"`
-			Field    struct {
-				Path string `json:"path"`
-			} `json:"field"`
-			File struct {
-				Path string `json:"path"`
-			} `json:"file"`
-		} `json:"results"`
+		APIVersion     string            `json:"apiVersion"`
+		Kind           string            `json:"kind"`
+		Items          []map[string]any  `json:"items"`
+		FunctionConfig map[string]any    `json:"functionConfig"`
+		Results        framework.Results `json:"results"`
 	}
-	if err := sigsyaml.Unmarshal(out.Bytes(), &rl); err != nil {
-		t.Fatal(err)
+	if err := sigsyaml.UnmarshalStrict(out.Bytes(), &rl); err != nil {
+		t.Fatalf("%v in:\n%s", err, out.String())
+	}
+	if rl.APIVersion != "config.kubernetes.io/v1" || rl.Kind != "ResourceList" {
+		t.Errorf("wrote a %s %s, want a config.kubernetes.io/v1 ResourceList", rl.APIVersion, rl.Kind)
 	}
 	if len(rl.Items) != 1 {
 		t.Errorf("%d items after a failed render, want the user's one", len(rl.Items))
 	}
 	found := false
 	for _, r := range rl.Results {
-		if r.Severity == "error" && r.Field.Path == "spec.clusterGroup" && r.File.Path != "" && strings.Contains(r.Message, "unknown field") {
+		if r.Severity == framework.Error && r.Field != nil && r.Field.Path == "spec.clusterGroup" && r.File != nil && r.File.Path != "" && strings.Contains(r.Message, "unknown field") {
 			found = true
 		}
 	}

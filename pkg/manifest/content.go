@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 )
 
 // Helpers for generators that build Content directly as JSON-compatible
@@ -31,6 +32,9 @@ func StringMap(m map[string]string) map[string]any {
 // numbers stay json.Number, so integers never turn into floats on the way
 // back out.
 func DecodeJSON(raw []byte) (map[string]any, error) {
+	if m, ok := decodeObject(raw); ok {
+		return m, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var m map[string]any
@@ -38,4 +42,36 @@ func DecodeJSON(raw []byte) (map[string]any, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// DeepCopy copies content (maps, lists and the scalars DecodeJSON makes)
+// so that a copy can change without touching what other objects share. A
+// value of another type is a programming error and panics, as
+// apimachinery's runtime.DeepCopyJSON does.
+func DeepCopy(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return deepCopyValue(m).(map[string]any)
+}
+
+func deepCopyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopyValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopyValue(e)
+		}
+		return out
+	case string, bool, json.Number, int64, float64, nil:
+		return x
+	default:
+		panic(fmt.Sprintf("manifest.DeepCopy: %T is not object content", v))
+	}
 }

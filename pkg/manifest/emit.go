@@ -24,23 +24,35 @@ import (
 // yaml.v3 whole. Tests hold the two to the same bytes on every golden
 // object and under fuzzing.
 
-// emitCanonical writes v as yaml.v3 (indent 2) would, or reports false.
-func emitCanonical(v any) ([]byte, bool) {
-	e := &emitter{}
-	switch x := v.(type) {
-	case map[string]any:
-		if len(x) == 0 {
-			return []byte("{}\n"), true
-		}
-		e.mapping(x, 0)
-	default:
+// emitCanonical writes prefix (a comment) and then v as yaml.v3 (indent
+// 2) would, or reports false.
+func emitCanonical(prefix string, v any) ([]byte, bool) {
+	x, ok := v.(map[string]any)
+	if !ok {
 		return nil, false
 	}
+	if len(x) == 0 {
+		return []byte(prefix + "{}\n"), true
+	}
+	e := emitters.Get().(*emitter)
+	defer func() {
+		e.buf.Reset()
+		e.failed = false
+		emitters.Put(e)
+	}()
+	e.buf.WriteString(prefix)
+	e.mapping(x, 0)
 	if e.failed {
 		return nil, false
 	}
-	return e.buf.Bytes(), true
+	// One exact copy out of the reused buffer, instead of the buffer's
+	// doublings for every object.
+	return bytes.Clone(e.buf.Bytes()), true
 }
+
+// emitters are reused across objects: their buffers have grown to the
+// size of a large object already.
+var emitters = sync.Pool{New: func() any { return &emitter{} }}
 
 type emitter struct {
 	buf    bytes.Buffer
@@ -221,13 +233,15 @@ func (e *emitter) literal(s string, col int) {
 	}
 }
 
-// printableASCII reports whether s holds only printable ASCII and line
-// feeds: what yaml.v3 writes in a literal block without second thoughts
-// (a tab, a control character or other line breaks make it choose
-// another style).
+// printableASCII reports whether s holds only printable ASCII, tabs and
+// line feeds: what yaml.v3 writes in a literal block without second
+// thoughts (a control character or other line breaks make it choose
+// another style; tabs only block plain and quoted styles, emitterc.go
+// yaml_emitter_analyze_scalar, and strNode already refused lines ending
+// in one).
 func printableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '\n' && (c < 0x20 || c > 0x7e) {
+		if c := s[i]; c != '\n' && c != '\t' && (c < 0x20 || c > 0x7e) {
 			return false
 		}
 	}

@@ -45,7 +45,7 @@ func TestEmitterIsYAMLv3(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, ok := emitCanonical(obj)
+		got, ok := emitCanonical("", obj)
 		if !ok {
 			continue
 		}
@@ -63,7 +63,7 @@ func TestEmitterIsYAMLv3(t *testing.T) {
 // list items, multi-line text) and holds the writer to yaml.v3's bytes.
 // Run longer with: go test ./pkg/manifest -run '^$' -fuzz FuzzEmitter -fuzztime 10m
 func FuzzEmitter(f *testing.F) {
-	for _, s := range []string{"plain", "with space", "a: b", "x #y", "true", "10", "1:20", "- x", " lead", "trail ", "multi\nline\n", "multi\nline", "two\n\n", "\nlead", "  indented\nx\n", "tab\there", "quote'", "é", "{a}", "a,b", "=", "@x", "ok~", "a(b)"} {
+	for _, s := range []string{"plain", "with space", "a: b", "x #y", "true", "10", "1:20", "- x", " lead", "trail ", "multi\nline\n", "multi\nline", "two\n\n", "\nlead", "  indented\nx\n", "tab\there", "quote'", "é", "{a}", "a,b", "=", "@x", "ok~", "a(b)", "\tlead tab\nx\n", "in\ttab\n\tnext\n", "end tab\t\nx\n", " \tsp\n"} {
 		f.Add(s, s+s)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
@@ -83,7 +83,7 @@ func FuzzEmitter(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got, ok := emitCanonical(obj)
+		got, ok := emitCanonical("", obj)
 		if !ok {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -37,26 +38,32 @@ func (s *Set) EncodeAll() error {
 	if s.encoded == nil {
 		s.encoded = map[encodedKey][]byte{}
 	}
+	var todo []int
 	keys := make([]encodedKey, len(s.Objects))
+	for i, o := range s.Objects {
+		keys[i] = encodedKey{content: reflect.ValueOf(o.Content).UnsafePointer(), origin: o.Origin}
+		if _, done := s.encoded[keys[i]]; !done {
+			todo = append(todo, i)
+		}
+	}
 	data := make([][]byte, len(s.Objects))
 	errs := make([]error, len(s.Objects))
-	work := make(chan int)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
 		wg.Go(func() {
-			for i := range work {
-				o := s.Objects[i]
-				keys[i] = encodedKey{content: reflect.ValueOf(o.Content).UnsafePointer(), origin: o.Origin}
-				data[i], errs[i] = MarshalFile(o)
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(todo) {
+					return
+				}
+				i := todo[n]
+				data[i], errs[i] = MarshalFile(s.Objects[i])
 			}
 		})
 	}
-	for i := range s.Objects {
-		work <- i
-	}
-	close(work)
 	wg.Wait()
-	for i := range s.Objects {
+	for _, i := range todo {
 		if errs[i] != nil {
 			return errs[i]
 		}
@@ -198,7 +205,7 @@ func (s *Set) Check() error {
 // indent, multi-line strings as literal blocks so embedded TOML and Rego
 // stay readable in review.
 func Marshal(o Object) ([]byte, error) {
-	if out, ok := emitCanonical(o.Content); ok {
+	if out, ok := emitCanonical("", o.Content); ok {
 		return out, nil
 	}
 	return marshalYAML(o)
@@ -261,13 +268,13 @@ func placeholder(i int) string { return fmt.Sprintf("cocogen_long_value_%d_", i)
 // MarshalFile is the content of the object's file in the tree: its origin
 // comment, then Marshal's YAML.
 func MarshalFile(o Object) ([]byte, error) {
-	data, err := Marshal(o)
+	c := o.Origin.Comment()
+	if out, ok := emitCanonical(c, o.Content); ok {
+		return out, nil
+	}
+	data, err := marshalYAML(o)
 	if err != nil {
 		return nil, err
-	}
-	c := o.Origin.Comment()
-	if c == "" {
-		return data, nil
 	}
 	return append([]byte(c), data...), nil
 }

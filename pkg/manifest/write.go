@@ -1,7 +1,7 @@
 package manifest
 
 import (
-	"bytes"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -17,20 +17,26 @@ import (
 // tree and its origin, so a reader of the stream can find it in `-o`
 // output and in the pattern.
 func WriteStream(w io.Writer, s *Set) error {
-	var buf bytes.Buffer
+	// Everything is encoded before the first byte goes out, so a failure
+	// writes nothing; then the objects go out through one buffer.
+	if err := s.EncodeAll(); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
 	for i, o := range s.Objects {
 		data, err := s.FileData(o)
 		if err != nil {
 			return err
 		}
 		if i > 0 {
-			buf.WriteString("---\n")
+			bw.WriteString("---\n")
 		}
-		fmt.Fprintf(&buf, "# Source: %s\n", o.TreePath())
-		buf.Write(data)
+		bw.WriteString("# Source: ")
+		bw.WriteString(o.TreePath())
+		bw.WriteByte('\n')
+		bw.Write(data)
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return bw.Flush()
 }
 
 // MarkerFile is the file WriteTree leaves at the top of a tree it wrote:

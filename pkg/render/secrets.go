@@ -3,8 +3,11 @@ package render
 import (
 	"fmt"
 	"io/fs"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/secretscan"
@@ -40,11 +43,11 @@ func scanSecrets(p *spec.Pattern, set *manifest.Set, repo fs.FS, limit int64, in
 		}
 		errs = append(errs, fe)
 	}
-	for _, o := range set.Objects {
-		walkStrings(o.Content, secretscan.Contains, func(field, s string) {
-			m, _ := secretscan.Find(s)
-			report(o.Origin, o.TreePath(), field, m, s)
-		})
+	for i, hits := range findInObjects(set.Objects) {
+		o := set.Objects[i]
+		for _, h := range hits {
+			report(o.Origin, o.TreePath(), h.field, h.match, h.value)
+		}
 	}
 	for _, f := range set.Files {
 		if m, ok := secretscan.Find(string(f.Data)); ok {
@@ -62,28 +65,61 @@ func scanSecrets(p *spec.Pattern, set *manifest.Set, repo fs.FS, limit int64, in
 	return nil
 }
 
+// hit is a credential-like value in an object.
+type hit struct {
+	field, value string
+	match        secretscan.Match
+}
+
+// findInObjects scans the objects on all CPUs (the scan reads every string
+// of the output, and objects are independent) and returns each object's
+// hits, by the object's index (so they are reported in the objects'
+// order, whatever finished first).
+func findInObjects(objs []manifest.Object) [][]hit {
+	found := make([][]hit, len(objs))
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(objs), 1)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(objs) {
+					return
+				}
+				walkStrings(objs[i].Content, secretscan.Contains, func(field, s string) {
+					m, _ := secretscan.Find(s)
+					found[i] = append(found[i], hit{field: field, value: s, match: m})
+				})
+			}
+		})
+	}
+	wg.Wait()
+	return found
+}
+
 // walkStrings calls found with the field path (a.b[0].c; keys that are
 // not identifiers in brackets) of every string value below v that match
-// accepts; paths are built only then, as most values match nothing.
+// accepts. The walk keeps only the keys and indexes on its way down and
+// spells a path out only for a match: most values match nothing.
 func walkStrings(v any, match func(s string) bool, found func(path, s string)) {
-	var segs []string
+	segs := make([]pathSegment, 0, 16) // deeper than any object cocogen writes
 	var walk func(v any)
 	walk = func(v any) {
 		switch x := v.(type) {
 		case string:
 			if match(x) {
-				found(strings.Join(segs, ""), x)
+				found(fieldPath(segs), x)
 			}
 		case map[string]any:
 			// Any order: what is found is sorted before it is reported.
 			for k, e := range x {
-				segs = append(segs, fieldSegment(len(segs) == 0, k))
+				segs = append(segs, pathSegment{key: k})
 				walk(e)
 				segs = segs[:len(segs)-1]
 			}
 		case []any:
 			for i, e := range x {
-				segs = append(segs, "["+strconv.Itoa(i)+"]")
+				segs = append(segs, pathSegment{index: i, isIndex: true})
 				walk(e)
 				segs = segs[:len(segs)-1]
 			}
@@ -92,14 +128,28 @@ func walkStrings(v any, match func(s string) bool, found func(path, s string)) {
 	walk(v)
 }
 
-func fieldSegment(first bool, key string) string {
-	switch {
-	case key == "" || strings.ContainsAny(key, ".[]/ "):
-		return "[" + strconv.Quote(key) + "]"
-	case first:
-		return key
+// pathSegment is a map key or a list index on the way to a value.
+type pathSegment struct {
+	key     string
+	index   int
+	isIndex bool
+}
+
+func fieldPath(segs []pathSegment) string {
+	var b strings.Builder
+	for i, s := range segs {
+		switch {
+		case s.isIndex:
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		case s.key == "" || strings.ContainsAny(s.key, ".[]/ "):
+			b.WriteString("[" + strconv.Quote(s.key) + "]")
+		case i == 0:
+			b.WriteString(s.key)
+		default:
+			b.WriteString("." + s.key)
+		}
 	}
-	return "." + key
+	return b.String()
 }
 
 // lineContaining is the line of the repository file holding needle, or 0.

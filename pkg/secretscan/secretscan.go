@@ -7,6 +7,9 @@ package secretscan
 import (
 	"regexp"
 	"strings"
+	"sync"
+
+	"github.com/cocogen/cocogen/internal/lazy"
 )
 
 // Match is a credential found in a text.
@@ -19,71 +22,114 @@ type Match struct {
 
 type detector struct {
 	reason string
-	// hint is a literal every match contains: most values contain none,
-	// and a substring search is far cheaper than the expression.
-	hint func(s string) bool
-	re   *regexp.Regexp
-}
-
-func contains(sub string) func(string) bool {
-	return func(s string) bool { return strings.Contains(s, sub) }
-}
-
-func containsAny(subs ...string) func(string) bool {
-	return func(s string) bool {
-		for _, sub := range subs {
-			if strings.Contains(s, sub) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// containsFold reports whether s contains the lower-case ASCII word,
-// in any case.
-func containsFold(word string) func(string) bool {
-	return func(s string) bool {
-		for i := 0; i+len(word) <= len(s); i++ {
-			j := 0
-			for ; j < len(word); j++ {
-				c := s[i+j]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				if c != word[j] {
-					break
-				}
-			}
-			if j == len(word) {
-				return true
-			}
-		}
-		return false
-	}
+	// anyOf are literals of which every match contains one, allOf
+	// literals every match contains all of: most values contain none, and
+	// looking for them is far cheaper than running the expression.
+	anyOf, allOf []string
+	// fold makes the literals match in any ASCII case.
+	fold bool
+	re   func() *regexp.Regexp
 }
 
 // detectors, most specific first. Each matches the credential itself, so
 // that a caller can locate it without quoting it.
 var detectors = []detector{
-	{"a PEM private key", contains("PRIVATE KEY"), regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----`)},
-	{"a URL with a password", func(s string) bool { return strings.Contains(s, "://") && strings.Contains(s, "@") },
-		regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@'"]+:[^/\s@'"]+@`)},
-	{"an Authorization header", containsFold("authorization"), regexp.MustCompile(`(?i)\bauthorization\s*[:=]\s*["']?(bearer|basic)\s+[A-Za-z0-9+/._~=-]{8,}`)},
-	{"an AWS access key id", containsAny("AKIA", "ASIA"), regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
-	{"a GitHub token", containsAny("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), regexp.MustCompile(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`)},
-	{"a Slack token", containsAny("xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"), regexp.MustCompile(`\bxox[abprs]-[A-Za-z0-9-]{10,}`)},
-	{"a Google API key", contains("AIza"), regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`)},
-	{"a JSON Web Token", contains(".eyJ"), regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*`)},
+	{reason: "a PEM private key", anyOf: []string{"PRIVATE KEY"}, re: lazy.Regexp(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----`)},
+	{reason: "a URL with a password", allOf: []string{"://", "@"}, re: lazy.Regexp(`(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@'"]+:[^/\s@'"]+@`)},
+	{reason: "an Authorization header", anyOf: []string{"authorization"}, fold: true, re: lazy.Regexp(`(?i)\bauthorization\s*[:=]\s*["']?(bearer|basic)\s+[A-Za-z0-9+/._~=-]{8,}`)},
+	{reason: "an AWS access key id", anyOf: []string{"AKIA", "ASIA"}, re: lazy.Regexp(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`)},
+	{reason: "a GitHub token", anyOf: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"}, re: lazy.Regexp(`\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})\b`)},
+	{reason: "a Slack token", anyOf: []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"}, re: lazy.Regexp(`\bxox[abprs]-[A-Za-z0-9-]{10,}`)},
+	{reason: "a Google API key", anyOf: []string{"AIza"}, re: lazy.Regexp(`\bAIza[0-9A-Za-z_-]{35}\b`)},
+	{reason: "a JSON Web Token", anyOf: []string{".eyJ"}, re: lazy.Regexp(`\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*`)},
+}
+
+// literal is one hint literal with its bit in a presence mask.
+type literal struct {
+	text string
+	fold bool
+	bit  uint64
+}
+
+// hintIndex finds every detector's literals in one pass over a text: the
+// literals by their first byte (both cases for folded ones), and each
+// detector's literals as masks.
+var hintIndex = sync.OnceValue(func() *index {
+	ix := &index{}
+	bits := map[string]uint64{}
+	bitOf := func(text string, fold bool) uint64 {
+		if b, ok := bits[text]; ok {
+			return b
+		}
+		b := uint64(1) << len(bits)
+		bits[text] = b
+		first := []byte{text[0]}
+		if fold {
+			first = []byte{lower(text[0]), upper(text[0])}
+		}
+		for _, c := range first {
+			ix.byFirst[c] = append(ix.byFirst[c], literal{text: text, fold: fold, bit: b})
+		}
+		return b
+	}
+	for _, d := range detectors {
+		var any, all uint64
+		for _, t := range d.anyOf {
+			any |= bitOf(t, d.fold)
+		}
+		for _, t := range d.allOf {
+			all |= bitOf(t, d.fold)
+		}
+		ix.anyOf = append(ix.anyOf, any)
+		ix.allOf = append(ix.allOf, all)
+	}
+	return ix
+})
+
+type index struct {
+	byFirst      [256][]literal
+	anyOf, allOf []uint64
+}
+
+// present is the mask of the literals s contains.
+func (ix *index) present(s string) uint64 {
+	var mask uint64
+	for i := 0; i < len(s); i++ {
+		for _, l := range ix.byFirst[s[i]] {
+			if len(s)-i >= len(l.text) && (s[i:i+len(l.text)] == l.text || l.fold && strings.EqualFold(s[i:i+len(l.text)], l.text)) {
+				mask |= l.bit
+			}
+		}
+	}
+	return mask
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
 
 // Find returns the first credential in s, if any.
 func Find(s string) (Match, bool) {
-	for _, d := range detectors {
-		if !d.hint(s) {
+	ix := hintIndex()
+	mask := ix.present(s)
+	if mask == 0 {
+		return Match{}, false
+	}
+	for i, d := range detectors {
+		if ix.anyOf[i] != 0 && mask&ix.anyOf[i] == 0 || mask&ix.allOf[i] != ix.allOf[i] {
 			continue
 		}
-		if loc := d.re.FindStringIndex(s); loc != nil {
+		if loc := d.re().FindStringIndex(s); loc != nil {
 			return Match{Reason: d.reason, Start: loc[0], End: loc[1]}, true
 		}
 	}

@@ -3,9 +3,9 @@ package spec
 import (
 	"fmt"
 
+	"github.com/cocogen/cocogen/internal/lazy"
 	"github.com/cocogen/cocogen/pkg/release"
 
-	"regexp"
 	"strings"
 )
 
@@ -52,10 +52,10 @@ func (a *ACM) defaultACM() {
 
 // tagTemplateRE finds template delimiters, which would be evaluated by the
 // ACM template engine once a value is written into a policy.
-var tagTemplateRE = regexp.MustCompile(`\{\{|\}\}`)
+var tagTemplateRE = lazy.Regexp(`\{\{|\}\}`)
 
 // regionRE accepts cloud region and zone names (eastus, us-east-1, us-south-1).
-var regionRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+var regionRE = lazy.Regexp(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 func validateACM(p *Pattern, v *validator) {
 	a := &p.Spec.ACM
@@ -93,15 +93,15 @@ func validateACM(p *Pattern, v *validator) {
 			region, tags = pl.AWS.Region, pl.AWS.Tags
 		case pl.IBMCloud != nil:
 			region, tags = pl.IBMCloud.Region, pl.IBMCloud.Tags
-			if z := pl.IBMCloud.Zone; z != "" && !regionRE.MatchString(z) {
+			if z := pl.IBMCloud.Zone; z != "" && !regionRE().MatchString(z) {
 				v.add(path+".platform.ibmcloud.zone", "invalid zone %q", z)
 			}
 		}
-		if region != "" && !regionRE.MatchString(region) {
+		if region != "" && !regionRE().MatchString(region) {
 			v.add(path+".platform."+pl.Type+".region", "invalid region %q", region)
 		}
 		for _, k := range sortedKeys(tags) {
-			if tagTemplateRE.MatchString(k) || tagTemplateRE.MatchString(tags[k]) || strings.ContainsAny(k+tags[k], "'\n") {
+			if tagTemplateRE().MatchString(k) || tagTemplateRE().MatchString(tags[k]) || strings.ContainsAny(k+tags[k], "'\n") {
 				v.add(joinPath(path+".platform."+pl.Type+".tags", k), "tags may not contain '{{', '}}', quotes or newlines: they are written into ACM templates")
 			}
 		}

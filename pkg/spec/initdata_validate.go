@@ -5,11 +5,11 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cocogen/cocogen/internal/lazy"
 	"github.com/cocogen/cocogen/pkg/secretscan"
 
 	"github.com/cocogen/cocogen/pkg/initdata"
@@ -25,7 +25,7 @@ var ReservedInitDataNames = map[string]bool{
 }
 
 // extraDataNameRE is what a ConfigMap key (and a readable TOML key) may be.
-var extraDataNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var extraDataNameRE = lazy.Regexp(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func validateInitData(p *Pattern, v *validator) {
 	names := map[string]int{}
@@ -149,9 +149,9 @@ func (v *validator) initDataProfile(p *Pattern, prof *InitDataProfile, path stri
 		switch {
 		case ReservedInitDataNames[k]:
 			v.add(kp, "%q is written by cocogen itself; reserved names: %s", k, strings.Join(sortedKeys(ReservedInitDataNames), ", "))
-		case len(k) > 253 || !extraDataNameRE.MatchString(k):
+		case len(k) > 253 || !extraDataNameRE().MatchString(k):
 			v.add(kp, "invalid name %q: want letters, digits, '.', '_' and '-' (it becomes a ConfigMap key)", k)
-		case credentialNameRE.MatchString(k):
+		case credentialNameRE().MatchString(k):
 			v.add(kp, "%q is named like a credential; init-data is readable by the host (measured, not encrypted): store it in the KBS and reference it with a kbs:/// URI", k)
 		default:
 			v.noSecret(kp, prof.ExtraData[k], "")
@@ -252,16 +252,16 @@ func (v *validator) noSecret(path, s, from string) bool {
 var (
 	// Template expressions expand after cocogen hashed the document; the
 	// secret-reading ones would put a Secret's value into it.
-	secretTemplateRE = regexp.MustCompile(`(?s)\{\{.*\b(fromSecret|copySecretData|lookup|getSecret|protect)\b`)
-	templateRE       = regexp.MustCompile(`\{\{|\$\{\{`)
+	secretTemplateRE = lazy.Regexp(`(?s)\{\{.*\b(fromSecret|copySecretData|lookup|getSecret|protect)\b`)
+	templateRE       = lazy.Regexp(`\{\{|\$\{\{`)
 	// argocd-vault-plugin placeholders substitute secret values at sync.
-	avpRE            = regexp.MustCompile(`<(path|secret|vault):[^>]*>`)
-	secretRefRE      = regexp.MustCompile(`\b(secretKeyRef|secretRef|secretName|valueFrom)\s*:`)
-	secretManifestRE = regexp.MustCompile(`(?m)^\s*"?kind"?\s*:\s*"?Secret"?\s*,?\s*$`)
-	dockerAuthRE     = regexp.MustCompile(`"auths"\s*:|"auth"\s*:\s*"[A-Za-z0-9+/=]{8,}"`)
-	assignmentRE     = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_])(password|passwd|pwd|secret|client[_-]?secret|secret[_-]?(?:access[_-]?)?key|api[_-]?key|access[_-]?key|account[_-]?key|auth[_-]?token|access[_-]?token|bearer[_-]?token|refresh[_-]?token|token)["']?\s*[:=]\s*["']?([^\s"',;}]*)`)
-	authHeaderRE     = regexp.MustCompile(`(?i)\bauthorization\s*[:=]\s*["']?(bearer|basic)\s+\S`)
-	credentialNameRE = regexp.MustCompile(`(?i)(secret|passw|token|credential|private|\.key$|id_rsa|id_ecdsa|id_ed25519|dockerconfig|auth\.json|kubeconfig|\.p12$|\.pfx$|\.jks$|\.keytab$)`)
+	avpRE            = lazy.Regexp(`<(path|secret|vault):[^>]*>`)
+	secretRefRE      = lazy.Regexp(`\b(secretKeyRef|secretRef|secretName|valueFrom)\s*:`)
+	secretManifestRE = lazy.Regexp(`(?m)^\s*"?kind"?\s*:\s*"?Secret"?\s*,?\s*$`)
+	dockerAuthRE     = lazy.Regexp(`"auths"\s*:|"auth"\s*:\s*"[A-Za-z0-9+/=]{8,}"`)
+	assignmentRE     = lazy.Regexp(`(?i)(?:^|[^A-Za-z0-9_])(password|passwd|pwd|secret|client[_-]?secret|secret[_-]?(?:access[_-]?)?key|api[_-]?key|access[_-]?key|account[_-]?key|auth[_-]?token|access[_-]?token|bearer[_-]?token|refresh[_-]?token|token)["']?\s*[:=]\s*["']?([^\s"',;}]*)`)
+	authHeaderRE     = lazy.Regexp(`(?i)\bauthorization\s*[:=]\s*["']?(bearer|basic)\s+\S`)
+	credentialNameRE = lazy.Regexp(`(?i)(secret|passw|token|credential|private|\.key$|id_rsa|id_ecdsa|id_ed25519|dockerconfig|auth\.json|kubeconfig|\.p12$|\.pfx$|\.jks$|\.keytab$)`)
 )
 
 // SecretReason says why s looks like (or would pull in) secret material,
@@ -272,22 +272,22 @@ func SecretReason(s string) string {
 		return "holds " + m.Reason
 	}
 	switch {
-	case secretTemplateRE.MatchString(s):
+	case secretTemplateRE().MatchString(s):
 		return "holds a template expression that reads a Secret; it would put the Secret's value into init-data"
-	case templateRE.MatchString(s):
+	case templateRE().MatchString(s):
 		return "holds a template expression ({{ ... }}); it would expand after cocogen computed the digest (and could pull in a Secret's value)"
-	case avpRE.MatchString(s):
+	case avpRE().MatchString(s):
 		return "holds an argocd-vault-plugin placeholder, which substitutes a secret value at sync time"
-	case secretManifestRE.MatchString(s):
+	case secretManifestRE().MatchString(s):
 		return "holds a Kubernetes Secret manifest"
-	case secretRefRE.MatchString(s):
+	case secretRefRE().MatchString(s):
 		return "references a Kubernetes Secret, which nothing in the guest can resolve"
-	case dockerAuthRE.MatchString(s):
+	case dockerAuthRE().MatchString(s):
 		return "holds container registry credentials (auths); use registryCredentialsURI"
-	case authHeaderRE.MatchString(s):
+	case authHeaderRE().MatchString(s):
 		return "holds an Authorization header"
 	}
-	for _, m := range assignmentRE.FindAllStringSubmatch(s, -1) {
+	for _, m := range assignmentRE().FindAllStringSubmatch(s, -1) {
 		if val := strings.ToLower(m[2]); !harmlessValue(val) {
 			return fmt.Sprintf("assigns a value to %q", m[1])
 		}

@@ -6,10 +6,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cocogen/cocogen/internal/lazy"
+
 	"encoding/pem"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -241,7 +242,7 @@ func (t *Trustee) defaultTrustee() {
 var (
 	serviceTypes       = map[string]bool{"ClusterIP": true, "NodePort": true, "LoadBalancer": true}
 	secretStoreKinds   = map[string]bool{"ClusterSecretStore": true, "SecretStore": true}
-	referenceValueName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	referenceValueName = lazy.Regexp(`^[a-z][a-z0-9_]*$`)
 )
 
 func validateTrustee(p *Pattern, v *validator) {
@@ -357,7 +358,7 @@ func validateTrustee(p *Pattern, v *validator) {
 		switch {
 		case reserved[name]:
 			v.add(path, "%q is computed by cocogen from the init-data profiles", name)
-		case !referenceValueName.MatchString(name):
+		case !referenceValueName().MatchString(name):
 			v.add(path, "want a lower-case identifier such as azure_pcr11")
 		case len(t.ReferenceValues[name]) == 0:
 			v.add(path, "list at least one accepted value")

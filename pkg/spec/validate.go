@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cocogen/cocogen/internal/lazy"
 	"github.com/cocogen/cocogen/pkg/release"
 )
 
@@ -214,7 +214,7 @@ func (v *validator) labels(path string, m map[string]string) {
 
 // ibmIDRE is an IBM Cloud VPC resource id (e.g. r006-8f3a...,
 // 0717-..., or a 32-hex resource group id).
-var ibmIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,62}$`)
+var ibmIDRE = lazy.Regexp(`^[a-z0-9][a-z0-9-]{2,62}$`)
 
 var platformTypes = []string{PlatformAzure, PlatformAWS, PlatformIBMCloud, PlatformBareMetal}
 
@@ -259,12 +259,12 @@ func (v *validator) platform(path string, pl *Platform) {
 		for _, id := range []struct{ field, value string }{{"vpcID", ibm.VPCID}, {"subnetID", ibm.SubnetID}, {"resourceGroupID", ibm.ResourceGroupID}} {
 			if id.value == "" {
 				v.add(path+".ibmcloud."+id.field, "required: the cluster's objects name IBM Cloud resources only by name, and peer pods need the id")
-			} else if !ibmIDRE.MatchString(id.value) {
+			} else if !ibmIDRE().MatchString(id.value) {
 				v.add(path+".ibmcloud."+id.field, "%q is not an IBM Cloud resource id", id.value)
 			}
 		}
 		for i, id := range ibm.SecurityGroupIDs {
-			if !ibmIDRE.MatchString(id) {
+			if !ibmIDRE().MatchString(id) {
 				v.add(fmt.Sprintf("%s.ibmcloud.securityGroupIDs[%d]", path, i), "%q is not an IBM Cloud resource id", id)
 			}
 		}
@@ -302,7 +302,7 @@ func (v *validator) platform(path string, pl *Platform) {
 	}
 }
 
-var instanceSizeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var instanceSizeRE = lazy.Regexp(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 func (v *validator) instanceSizes(path string, sizes []string, def string) {
 	if len(sizes) == 0 {
@@ -310,7 +310,7 @@ func (v *validator) instanceSizes(path string, sizes []string, def string) {
 	}
 	found := false
 	for i, s := range sizes {
-		if !instanceSizeRE.MatchString(s) {
+		if !instanceSizeRE().MatchString(s) {
 			v.add(fmt.Sprintf("%s.instanceSizes[%d]", path, i), "invalid instance size %q", s)
 		}
 		found = found || s == def
