@@ -4,7 +4,7 @@ DEMO     ?= fixtures/azure-simple/pattern.yaml
 DEMO_OUT ?= out/azure-simple
 PKGS     := ./...
 
-.PHONY: all build demo test test-race vet fmt golden check-golden e2e bench bench-cli cover clean
+.PHONY: all build demo test test-race vet fmt golden check-golden e2e bench bench-cli regorus cover clean
 
 all: build
 
@@ -40,6 +40,11 @@ check-golden: golden
 ## e2e: cocogen's plugin in the real argocd-cmp-server (first build: minutes).
 e2e:
 	cd e2e/argocd-cmp && $(GO) test -count=1 ./...
+
+## regorus: the kata agent's policy engine as a test harness (e2e/regorus;
+## the policies tests compare its decisions with OPA's).
+regorus:
+	cargo build --release --locked --manifest-path e2e/regorus/Cargo.toml
 
 ## bench-cli: the binary as a whole process (median of 15 runs per command).
 bench-cli: build

@@ -1,0 +1,196 @@
+package policies
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// The kata agent evaluates policies with regorus, not OPA. The harness in
+// e2e/regorus (built by .ci/run, or `make regorus`) runs regorus the way
+// the agent does, with the regorus of each release line: kata3 is kata
+// 3.25's regorus 0.2.8, kata4 the release closest to kata 4.0's pin.
+var regorusEngines = []string{"kata3", "kata4"}
+
+// harness returns the agent-policy-eval binary, or skips the test saying
+// how to build it.
+func harness(t *testing.T) string {
+	t.Helper()
+	bin := os.Getenv("COCOGEN_AGENT_POLICY_EVAL")
+	if bin == "" {
+		bin = filepath.Join("..", "e2e", "regorus", "target", "release", "agent-policy-eval")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("COCOGEN_REQUIRE_REGORUS") != "" {
+			t.Fatalf("regorus harness required (COCOGEN_REQUIRE_REGORUS) but not built: %v", err)
+		}
+		t.Skipf("regorus harness not built (%v): run `make regorus` (cargo) or set COCOGEN_AGENT_POLICY_EVAL; .ci/run builds it", err)
+	}
+	return bin
+}
+
+type agentRequest struct {
+	Kind  string         `json:"kind"`
+	Input map[string]any `json:"input"`
+}
+
+type regorusSequence struct {
+	AllowFailures bool `json:"allowFailures"`
+	Results       []struct {
+		Allowed *bool  `json:"allowed"`
+		Error   string `json:"error"`
+	} `json:"results"`
+}
+
+// evalRegorus evaluates each sequence on a fresh regorus engine.
+func evalRegorus(t *testing.T, bin, engine, policy string, seqs [][]agentRequest) []regorusSequence {
+	t.Helper()
+	job, err := json.Marshal(map[string]any{"engine": engine, "policy": policy, "sequences": seqs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := osexec.Command(bin)
+	cmd.Stdin = bytes.NewReader(job)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", bin, err, stderr.String())
+	}
+	// regorus prints its parser warnings on stdout, before the harness's
+	// answer, which is the last line.
+	out = bytes.TrimRight(out, "\n")
+	if i := bytes.LastIndexByte(out, '\n'); i >= 0 {
+		t.Logf("regorus (%s) said: %s", engine, out[:i])
+		out = out[i+1:]
+	}
+	var res struct {
+		LoadError string            `json:"loadError"`
+		Sequences []regorusSequence `json:"sequences"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%s wrote %q: %v", bin, out, err)
+	}
+	if res.LoadError != "" {
+		t.Fatalf("regorus (%s) cannot load the policy: %s\n%s", engine, res.LoadError, stderr.String())
+	}
+	if len(res.Sequences) != len(seqs) {
+		t.Fatalf("regorus (%s) answered %d sequences for %d", engine, len(res.Sequences), len(seqs))
+	}
+	return res.Sequences
+}
+
+// regorusVariants are the policies the comparison covers: every profile,
+// and strict with each of its options.
+func regorusVariants() map[string]Options {
+	no := false
+	return map[string]Options{
+		"strict":               {},
+		"strict-exec-allowed":  {AllowedExec: [][]string{{"/bin/sh", "-c", "true"}, {"cat", "/tmp/ready"}}},
+		"strict-no-logs":       {AllowLogs: &no},
+		"strict-stdin-allowed": {AllowStdin: true},
+		"debug":                {Profile: Debug},
+	}
+}
+
+// TestRegorusAgreesWithOPA evaluates every policy variant on every
+// request of kata's genpolicy test cases (each file a sequence, as in an
+// agent) and on a default request of every kind, with OPA and with the
+// regorus of each release line, the agent's AllowRequestsFailingPolicy
+// applied to both. Any disagreement fails: a decision cocogen's tests
+// make with OPA must be the decision the agent makes.
+func TestRegorusAgreesWithOPA(t *testing.T) {
+	bin := harness(t)
+	var seqs [][]agentRequest
+	var names []string
+	files := loadCases(t, "")
+	for _, file := range slices.Sorted(maps.Keys(files)) {
+		var seq []agentRequest
+		for _, c := range files[file] {
+			input, err := fillDefaults(c.Kind, c.Request)
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			seq = append(seq, agentRequest{Kind: c.Kind, Input: input})
+		}
+		seqs, names = append(seqs, seq), append(names, file)
+	}
+	var defaults []agentRequest
+	for _, kind := range agentRequests() {
+		input, err := fillDefaults(kind, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defaults = append(defaults, agentRequest{Kind: kind, Input: input})
+	}
+	seqs, names = append(seqs, defaults), append(names, "(a default request of every kind)")
+
+	variants := regorusVariants()
+	for _, name := range slices.Sorted(maps.Keys(variants)) {
+		t.Run(name, func(t *testing.T) {
+			policy := renderT(t, variants[name])
+			e := newEngine(t, policy, append(agentRequests(), "AllowRequestsFailingPolicy")...)
+			opaFailures, err := e.decideRaw("AllowRequestsFailingPolicy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, engine := range regorusEngines {
+				got := evalRegorus(t, bin, engine, policy, seqs)
+				compared := 0
+				for i, seq := range seqs {
+					if got[i].AllowFailures != opaFailures {
+						t.Errorf("%s: AllowRequestsFailingPolicy: regorus (%s) %v, OPA %v", names[i], engine, got[i].AllowFailures, opaFailures)
+					}
+					for j, r := range seq {
+						opa, opaErr := e.decide(r.Kind, r.Input)
+						if opaFailures {
+							opa, opaErr = true, nil
+						}
+						reg := got[i].Results[j]
+						switch {
+						case (opaErr != nil) != (reg.Error != ""):
+							t.Errorf("%s #%d %s: OPA error %v, regorus (%s) error %q", names[i], j, r.Kind, opaErr, engine, reg.Error)
+						case opaErr == nil && (reg.Allowed == nil || *reg.Allowed != opa):
+							t.Errorf("%s #%d %s: OPA allowed=%v, regorus (%s) allowed=%v", names[i], j, r.Kind, opa, engine, deref(reg.Allowed))
+						default:
+							compared++
+						}
+					}
+				}
+				t.Logf("regorus (%s) and OPA agree on %d requests", engine, compared)
+			}
+		})
+	}
+}
+
+func deref(b *bool) string {
+	if b == nil {
+		return "(none)"
+	}
+	return fmt.Sprint(*b)
+}
+
+// TestRegorusHarnessTellsEnginesApart: a policy in Rego v1 syntax without
+// `import rego.v1` reads one way in OPA v1 and another in kata 3.25's
+// regorus (which takes `if` for a name there): the harness must see the
+// difference, or the comparison above proves nothing.
+func TestRegorusHarnessTellsEnginesApart(t *testing.T) {
+	bin := harness(t)
+	policy := "package agent_policy\n\ndefault CreateContainerRequest := false\n\nCreateContainerRequest if {\n\tinput.x == 1\n}\n"
+	e := newEngine(t, policy, "CreateContainerRequest")
+	opa, err := e.decide("CreateContainerRequest", map[string]any{"x": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := evalRegorus(t, bin, "kata3", policy, [][]agentRequest{{{Kind: "CreateContainerRequest", Input: map[string]any{"x": 2}}}})
+	reg := got[0].Results[0]
+	if reg.Error == "" && reg.Allowed != nil && *reg.Allowed == opa {
+		t.Fatalf("OPA and regorus 0.2.8 both say allowed=%v: the harness does not reach the engine that differs", opa)
+	}
+}
