@@ -285,6 +285,10 @@ func budgeted(file string, l Limits, fn func() (string, error)) (string, error) 
 	prev := debug.SetMemoryLimit(-1)
 	debug.SetMemoryLimit(min(prev, goMemory()+l.JsonnetMemoryBytes*3/4))
 	defer debug.SetMemoryLimit(prev)
+	// The CLI collects rarely (GOGC 400, for renders whose heap is live);
+	// an evaluation makes garbage at full speed, which at that rate would
+	// reach the budget as garbage, not growth.
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	go func() {
 		out, err := fn()
 		done <- result{out, err}

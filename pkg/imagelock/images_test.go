@@ -1,0 +1,33 @@
+package imagelock_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cocogen/cocogen/internal/testkit"
+	"github.com/cocogen/cocogen/pkg/imagelock"
+)
+
+// TestImagesOfAzureSimple: the confidential workloads of the bundled
+// example, and not the kata or standard ones that run the same image.
+func TestImagesOfAzureSimple(t *testing.T) {
+	res := testkit.Render(t, testkit.LoadFile(t, filepath.Join(testkit.Root(t), "fixtures", "azure-simple", "pattern.yaml")))
+	var objs []map[string]any
+	for _, o := range res.Set.Objects {
+		objs = append(objs, o.Content)
+	}
+	got := imagelock.Images(objs)
+	want := []imagelock.Use{
+		{Reference: "quay.io/openshift/origin-hello-openshift:4.16", Where: "Deployment/hello-openshift-confidential/hello-openshift containers hello-openshift"},
+		{Reference: "registry.access.redhat.com/ubi9/ubi-minimal:9.5", Where: "Pod/kbs-access/kbs-access containers app"},
+		{Reference: "registry.access.redhat.com/ubi9/ubi-minimal:9.5", Where: "Pod/kbs-access/kbs-access initContainers fetch-secret"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("images (-want +got):\n%s", diff)
+	}
+	if refs := imagelock.References(got); len(refs) != 2 {
+		t.Errorf("References = %v, want the two distinct images", refs)
+	}
+}
