@@ -36,7 +36,7 @@ func benchContainerRequest(b *testing.B) map[string]any {
 	return nil
 }
 
-// BenchmarkCreateContainerDecision measures one strict CreateContainerRequest
+// BenchmarkCreateContainerDecision measures one exec-deny CreateContainerRequest
 // decision with a prepared query, input given as the decoded request JSON.
 func BenchmarkCreateContainerDecision(b *testing.B) {
 	req := benchContainerRequest(b)

@@ -5,8 +5,8 @@
 // for every agent API request, with the request as JSON input, and runs the
 // request only if the answer is true. This package ships two profiles:
 //
-//   - Strict (the default) has an explicit rule for every agent request
-//     and denies by default. SetPolicyRequest is always refused; exec is
+//   - ExecDeny (the default, "exec-deny") has an explicit rule for every
+//     agent request and denies by default. SetPolicyRequest is always refused; exec is
 //     refused unless the full argv is allow-listed; stdin is refused and
 //     logs are allowed unless Options say otherwise; CopyFile, network
 //     updates and CreateSandbox are checked against policy_data.
@@ -25,7 +25,7 @@
 // sources (rego/*.rego) that also import rego.v1, so engines that default
 // to Rego v0 accept them.
 //
-// The strict rules for CopyFile, UpdateRoutes, UpdateInterface,
+// The exec-deny rules for CopyFile, UpdateRoutes, UpdateInterface,
 // AddARPNeighbors and CreateSandbox reach the same decision as the policy
 // Kata's genpolicy generates on every case of genpolicy's own test data,
 // kept in fixtures/genpolicy (see its NOTICE.md); the tests check that.

@@ -13,9 +13,11 @@ import (
 type Profile string
 
 const (
-	// Strict is the default profile: an explicit decision for every agent
-	// request, deny by default.
-	Strict Profile = "strict"
+	// ExecDeny is the default profile: an explicit decision for every
+	// agent request, deny by default, exec refused unless allow-listed.
+	// It is named for what it enforces: it does not bind the containers a
+	// pod may create (see rego/exec-deny.rego's header).
+	ExecDeny Profile = "exec-deny"
 	// Debug allows every request, including SetPolicyRequest and any exec.
 	// It gives no confidentiality; callers should print a warning when
 	// Profile.Permissive reports true.
@@ -23,19 +25,19 @@ const (
 )
 
 // Profiles returns the known profiles, default first.
-func Profiles() []Profile { return []Profile{Strict, Debug} }
+func Profiles() []Profile { return []Profile{ExecDeny, Debug} }
 
 // Permissive reports whether the profile lets the host do anything in the
 // guest. It is true for Debug; callers should warn the user.
 func (p Profile) Permissive() bool { return p == Debug }
 
 // Options selects a profile and sets its tunables. The zero value renders
-// the strict profile with logs allowed, stdin and exec refused.
+// the exec-deny profile with logs allowed, stdin and exec refused.
 type Options struct {
-	// Profile to render; empty means Strict.
+	// Profile to render; empty means ExecDeny.
 	Profile Profile
 	// AllowedExec lists the exact argv lists that ExecProcessRequest may
-	// run (strict profile). A request must equal one list in full: a
+	// run (exec-deny profile). A request must equal one list in full: a
 	// prefix or a superset of a listed argv is refused.
 	AllowedExec [][]string
 	// AllowLogs controls ReadStreamRequest (container stdout/stderr);
@@ -46,8 +48,8 @@ type Options struct {
 	AllowStdin bool
 }
 
-//go:embed rego/strict.rego
-var strictRego string
+//go:embed rego/exec-deny.rego
+var execDenyRego string
 
 //go:embed rego/debug.rego
 var debugRego string
@@ -63,12 +65,12 @@ const policyDataPrefix = "policy_data := "
 func Render(opts Options) (string, error) {
 	profile := opts.Profile
 	if profile == "" {
-		profile = Strict
+		profile = ExecDeny
 	}
 	var rules string
 	switch profile {
-	case Strict:
-		rules = strictRego
+	case ExecDeny:
+		rules = execDenyRego
 	case Debug:
 		rules = debugRego
 	default:
@@ -126,7 +128,7 @@ var loopbackRegexes = []string{
 
 // policyData builds the policy_data object. Maps encode with sorted keys,
 // so the JSON is stable. Each entry is read by the matching rule in
-// rego/strict.rego; the debug rules ignore everything but are given the
+// rego/exec-deny.rego; the debug rules ignore everything but are given the
 // same data so attestation claims have one shape.
 func policyData(profile Profile, allowedExec [][]string, allowLogs, allowStdin bool) map[string]any {
 	return map[string]any{

@@ -13,11 +13,11 @@ import (
 )
 
 func TestProfiles(t *testing.T) {
-	if diff := cmp.Diff([]Profile{Strict, Debug}, Profiles()); diff != "" {
+	if diff := cmp.Diff([]Profile{ExecDeny, Debug}, Profiles()); diff != "" {
 		t.Errorf("Profiles() mismatch (-want +got):\n%s", diff)
 	}
-	if Strict.Permissive() {
-		t.Error("Strict.Permissive() = true")
+	if ExecDeny.Permissive() {
+		t.Error("ExecDeny.Permissive() = true")
 	}
 	if !Debug.Permissive() {
 		t.Error("Debug.Permissive() = false")
@@ -45,8 +45,8 @@ func TestRenderValidation(t *testing.T) {
 }
 
 func TestEmptyProfileIsStrict(t *testing.T) {
-	if diff := cmp.Diff(renderT(t, Options{Profile: Strict}), renderT(t, Options{})); diff != "" {
-		t.Errorf("empty profile differs from strict (-strict +empty):\n%s", diff)
+	if diff := cmp.Diff(renderT(t, Options{Profile: ExecDeny}), renderT(t, Options{})); diff != "" {
+		t.Errorf("empty profile differs from exec-deny (-exec-deny +empty):\n%s", diff)
 	}
 }
 
@@ -146,16 +146,16 @@ func normalizeJSON(t *testing.T, v any) map[string]any {
 	return out
 }
 
-// Every request the agent can ask about has a rule in strict that yields a
+// Every request the agent can ask about has a rule in exec-deny that yields a
 // boolean for a default request, and every request rule in the Rego is in
 // the agent API list (so neither side misses one).
-func TestStrictHasRuleForEveryRequest(t *testing.T) {
+func TestExecDenyHasRuleForEveryRequest(t *testing.T) {
 	kinds := agentRequests()
 	text := renderT(t, Options{})
 	e := newEngine(t, text, kinds...)
 	for _, kind := range kinds {
 		if _, err := e.decide(kind, nil); err != nil {
-			t.Errorf("strict: %v", err)
+			t.Errorf("exec-deny: %v", err)
 		}
 	}
 
@@ -171,7 +171,7 @@ func TestStrictHasRuleForEveryRequest(t *testing.T) {
 	for _, r := range mod.Rules {
 		name := r.Head.Name.String()
 		if requestRule.MatchString(name) && !known[name] {
-			t.Errorf("strict has rule %s, which is not in the agent API list", name)
+			t.Errorf("exec-deny has rule %s, which is not in the agent API list", name)
 		}
 	}
 }
@@ -211,7 +211,7 @@ func (e *engine) decideRaw(rule string) (bool, error) {
 	return b, nil
 }
 
-func TestStrictAllowRequestsFailingPolicyIsFalse(t *testing.T) {
+func TestExecDenyAllowRequestsFailingPolicyIsFalse(t *testing.T) {
 	e := newEngine(t, renderT(t, Options{}), "AllowRequestsFailingPolicy")
 	rs, err := e.queries["AllowRequestsFailingPolicy"].Eval(context.Background())
 	if err != nil || len(rs) != 1 || rs[0].Expressions[0].Value != false {
@@ -228,7 +228,7 @@ const (
 	sharedPrefix  = "/run/kata-containers/shared/containers/"
 )
 
-func TestStrictDecisions(t *testing.T) {
+func TestExecDenyDecisions(t *testing.T) {
 	no := false
 	listed := Options{AllowedExec: [][]string{{"/bin/sh", "-c", "date"}, {"ls"}}}
 	container := func(mut func(oci obj)) obj {

@@ -8,7 +8,7 @@ import (
 )
 
 // referenceDirs are the genpolicy test-case directories whose requests do
-// not depend on container images. Strict must decide every case in them
+// not depend on container images. ExecDeny must decide every case in them
 // exactly as Kata's generated policy does.
 var referenceDirs = []string{"copyfile", "updateroutes", "updateinterface", "addarpneighbors", "createsandbox"}
 
@@ -29,7 +29,7 @@ func TestReferenceCasesFound(t *testing.T) {
 	}
 }
 
-func TestStrictMatchesReference(t *testing.T) {
+func TestExecDenyMatchesReference(t *testing.T) {
 	e := newEngine(t, renderT(t, Options{}), agentRequests()...)
 	total, matched := 0, 0
 	for _, dir := range referenceDirs {
@@ -37,7 +37,7 @@ func TestStrictMatchesReference(t *testing.T) {
 		dirTotal, dirMatched := 0, 0
 		for _, file := range slices.Sorted(maps.Keys(files)) {
 			// Cases in one file form a sequence sharing policy state, so
-			// they run in order. The strict policy keeps no state.
+			// they run in order. The exec-deny policy keeps no state.
 			for i, c := range files[file] {
 				dirTotal++
 				t.Run(fmt.Sprintf("%s/%02d_%s", dir, i, c.Description), func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestStrictMatchesReference(t *testing.T) {
 					case err != nil:
 						t.Errorf("%s case %d %q (%s): %v", file, i, c.Description, c.Kind, err)
 					case got != c.Allowed:
-						t.Errorf("%s case %d %q (%s): kata allowed=%v, strict allowed=%v", file, i, c.Description, c.Kind, c.Allowed, got)
+						t.Errorf("%s case %d %q (%s): kata allowed=%v, exec-deny allowed=%v", file, i, c.Description, c.Kind, c.Allowed, got)
 					default:
 						dirMatched++
 					}
@@ -66,7 +66,7 @@ func TestStrictMatchesReference(t *testing.T) {
 // CreateContainerRequest is image-dependent and not measured against Kata,
 // but the structural checks must not refuse the ordinary containers that
 // Kata's policy allows.
-func TestStrictAllowsReferenceContainers(t *testing.T) {
+func TestExecDenyAllowsReferenceContainers(t *testing.T) {
 	e := newEngine(t, renderT(t, Options{}), "CreateContainerRequest")
 	n := 0
 	files := loadCases(t, "createcontainer")
@@ -78,7 +78,7 @@ func TestStrictAllowsReferenceContainers(t *testing.T) {
 			n++
 			got, err := e.decide(c.Kind, c.Request)
 			if err != nil || !got {
-				t.Errorf("%s: case %q: strict allowed=%v err=%v, want allowed", file, c.Description, got, err)
+				t.Errorf("%s: case %q: exec-deny allowed=%v err=%v, want allowed", file, c.Description, got, err)
 			}
 		}
 	}

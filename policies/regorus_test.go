@@ -87,15 +87,15 @@ func evalRegorus(t *testing.T, bin, engine, policy string, seqs [][]agentRequest
 }
 
 // regorusVariants are the policies the comparison covers: every profile,
-// and strict with each of its options.
+// and exec-deny with each of its options.
 func regorusVariants() map[string]Options {
 	no := false
 	return map[string]Options{
-		"strict":               {},
-		"strict-exec-allowed":  {AllowedExec: [][]string{{"/bin/sh", "-c", "true"}, {"cat", "/tmp/ready"}}},
-		"strict-no-logs":       {AllowLogs: &no},
-		"strict-stdin-allowed": {AllowStdin: true},
-		"debug":                {Profile: Debug},
+		"exec-deny":               {},
+		"exec-deny-exec-allowed":  {AllowedExec: [][]string{{"/bin/sh", "-c", "true"}, {"cat", "/tmp/ready"}}},
+		"exec-deny-no-logs":       {AllowLogs: &no},
+		"exec-deny-stdin-allowed": {AllowStdin: true},
+		"debug":                   {Profile: Debug},
 	}
 }
 

@@ -9,6 +9,7 @@ package initdata
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/internal/profiles"
@@ -129,6 +130,12 @@ func renderProfile(in *render.Input, ref spec.ProfileRef, out *manifest.Set) (*p
 	r, err := profiles.Build(p, ref)
 	if err != nil {
 		return nil, err
+	}
+	if prof.Policy.Profile == spec.PolicyStrictRenamed {
+		in.Warn(path+".policy.profile", "init-data profile %q: policy profile \"strict\" is now called %q, for what it enforces: it refuses exec and policy changes but does not bind the containers a pod creates (image, command, env, mounts); write %q", prof.Name, spec.PolicyExecDeny, spec.PolicyExecDeny)
+	}
+	if res := p.ResourcesOf(prof.Name); len(res) > 0 && prof.Policy.AllowLogs != nil && *prof.Policy.AllowLogs {
+		in.Warn(path+".policy.allowLogs", "init-data profile %q lets the host read its containers' logs (kubectl logs) while its pods may fetch KBS resources (%s): a container that prints a secret hands it to the host", prof.Name, strings.Join(res, ", "))
 	}
 	if prof.Policy.Profile == spec.PolicyDebug {
 		in.Warn(path+".policy.profile", "init-data profile %q uses the DEBUG agent policy: the host may exec into its pods, write their stdin, copy files in and replace the policy. It gives NO CONFIDENTIALITY; never use it for real workloads or secrets", prof.Name)

@@ -473,3 +473,57 @@ func TestRenderWithArgoCD(t *testing.T) {
 		t.Error("two renders differ")
 	}
 }
+
+// TestHonestPolicyNames: "strict", exec-deny's former name, still renders
+// exec-deny, with a warning saying what it does not check; profiles
+// whose pods may fetch KBS resources refuse logs unless allowed, which
+// warns.
+func TestHonestPolicyNames(t *testing.T) {
+	doc := testkit.Pattern{Spec: `
+  trustee:
+    url: https://kbs.example.com
+    resources:
+      - {name: db-password, source: existing, profiles: [fetching, chatty]}
+  initData:
+    profiles:
+      - name: renamed
+        policy: {profile: strict}
+      - name: fetching
+      - name: chatty
+        policy: {allowLogs: true}
+      - name: quiet
+  clusterGroups:
+` + group("a", "workloads", app("w", "apps/kust", "renamed")+app("x", "apps/kust", "fetching")+app("y", "apps/kust", "chatty")+app("z", "apps/kust", "quiet"))}.YAML()
+	p := testkit.Load(t, doc)
+	_, in, err := generate(t, p, workloadsRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasWarning(in, `policy profile "strict" is now called "exec-deny"`) {
+		t.Errorf("no warning about the renamed profile: %q", in.Findings())
+	}
+	if !hasWarning(in, `init-data profile "chatty" lets the host read its containers' logs (kubectl logs) while its pods may fetch KBS resources (db-password)`) {
+		t.Errorf("no warning about logs of a fetching profile: %q", in.Findings())
+	}
+	for _, f := range in.Findings() {
+		if strings.Contains(f.Message, `"fetching"`) || strings.Contains(f.Message, `"quiet"`) {
+			t.Errorf("warning about a profile with safe defaults: %s", f.Message)
+		}
+	}
+	logs := func(name string) any {
+		var data map[string]any
+		text := build(t, p, name).Policy
+		if err := json.Unmarshal([]byte(text[strings.LastIndex(text, "policy_data := ")+len("policy_data := "):]), &data); err != nil {
+			t.Fatal(err)
+		}
+		if data["profile"] != "exec-deny" {
+			t.Errorf("profile %s renders policy %v, want exec-deny", name, data["profile"])
+		}
+		return get(data, "streams", "allow_logs")
+	}
+	for name, want := range map[string]bool{"renamed": true, "fetching": false, "chatty": true, "quiet": true} {
+		if got := logs(name); got != want {
+			t.Errorf("profile %s: logs allowed %v, want %v", name, got, want)
+		}
+	}
+}

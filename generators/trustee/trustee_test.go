@@ -61,7 +61,7 @@ var pattern = testkit.Pattern{Name: "coco", Spec: `
         policy: {profile: debug}
       - name: strict256
         algorithm: sha256
-        policy: {allowLogs: false}
+        policy: {allowStdin: true}
       - name: wide
         algorithm: sha512
   clusterGroups:
@@ -413,7 +413,7 @@ func TestUnaffirmableWarns(t *testing.T) {
 // cannot be told apart by the KBS; granting a resource to one is granting
 // it to both, and the render says so.
 func TestIndistinguishableProfilesWarn(t *testing.T) {
-	doc := strings.Replace(pattern, "        policy: {allowLogs: false}\n", "", 1)
+	doc := strings.Replace(pattern, "        policy: {allowStdin: true}\n", "", 1)
 	_, findings := generate(t, testkit.Load(t, doc))
 	if !testkit.HasFinding(findings, `profiles "default" and "strict256" render the same init-data document`) {
 		t.Errorf("findings %v", findings)

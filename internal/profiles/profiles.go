@@ -95,8 +95,12 @@ func Build(p *spec.Pattern, ref spec.ProfileRef) (*Profile, error) {
 
 // PolicyOptions maps a profile's policy settings onto package policies.
 func PolicyOptions(prof *spec.InitDataProfile) policies.Options {
+	profile := policies.Profile(prof.Policy.Profile)
+	if prof.Policy.Profile == spec.PolicyStrictRenamed {
+		profile = policies.ExecDeny
+	}
 	return policies.Options{
-		Profile:     policies.Profile(prof.Policy.Profile),
+		Profile:     profile,
 		AllowedExec: prof.Policy.AllowExec,
 		AllowLogs:   prof.Policy.AllowLogs,
 		AllowStdin:  prof.Policy.AllowStdin,

@@ -107,9 +107,9 @@ func TestBuild(t *testing.T) {
 	if d.Data["policy.rego"] != r.Policy {
 		t.Error("Policy differs from the document's policy.rego")
 	}
-	want, _ := policies.Render(policies.Options{Profile: policies.Strict})
+	want, _ := policies.Render(policies.Options{Profile: policies.ExecDeny})
 	if r.Policy != want {
-		t.Error("policy is not the strict profile's")
+		t.Error("policy is not the exec-deny profile's")
 	}
 	dec, err := initdata.Decode(r.Annotation)
 	if err != nil || !bytes.Equal(dec, r.TOML) {

@@ -66,8 +66,12 @@ type InitDataKBS struct {
 
 // Agent policy profiles (rendered by package policies).
 const (
-	// PolicyStrict denies every agent request not explicitly allowed.
-	PolicyStrict = "strict"
+	// PolicyExecDeny denies every agent request not explicitly allowed,
+	// exec included; it does not bind the containers a pod creates.
+	PolicyExecDeny = "exec-deny"
+	// PolicyStrictRenamed is exec-deny's former name, still accepted with
+	// a warning at every render: it promised more than the policy checks.
+	PolicyStrictRenamed = "strict"
 	// PolicyDebug allows everything, including exec and policy
 	// replacement; it gives no confidentiality.
 	PolicyDebug = "debug"
@@ -75,11 +79,17 @@ const (
 
 // AgentPolicy selects the kata agent policy of a profile.
 type AgentPolicy struct {
-	// Profile is strict (default) or debug.
+	// Profile is exec-deny (default) or debug ("strict" is exec-deny's
+	// former name).
 	Profile string `json:"profile,omitempty"`
-	// AllowExec lists the exact argv lists `kubectl exec` may run (strict).
+	// AllowExec lists the exact argv lists `kubectl exec` may run
+	// (exec-deny).
 	AllowExec [][]string `json:"allowExec,omitempty"`
-	// AllowLogs lets the host read containers' stdout/stderr; default true.
+	// AllowLogs lets the host read containers' stdout/stderr. Default:
+	// false for a profile whose pods may fetch KBS resources
+	// (spec.trustee.resources[].profiles), since a container that prints
+	// a secret would hand it to the host; true otherwise. Allowing logs
+	// to such a profile warns at every render.
 	AllowLogs *bool `json:"allowLogs,omitempty"`
 	// AllowStdin lets the host write to containers' stdin.
 	AllowStdin bool `json:"allowStdin,omitempty"`
@@ -124,9 +134,9 @@ func (d *InitData) defaultInitData(p *Pattern) {
 	for i := range d.Profiles {
 		prof := &d.Profiles[i]
 		setString(&prof.Algorithm, defaultAlgorithm(line, p.ProfileTEEs(prof.Name)))
-		setString(&prof.Policy.Profile, PolicyStrict)
+		setString(&prof.Policy.Profile, PolicyExecDeny)
 		if prof.Policy.AllowLogs == nil {
-			prof.Policy.AllowLogs = ptr(true)
+			prof.Policy.AllowLogs = ptr(len(p.ResourcesOf(prof.Name)) == 0)
 		}
 	}
 }

@@ -63,7 +63,7 @@ func TestInitDataDefaults(t *testing.T) {
 	}
 	prof := p.Spec.InitData.Profile("default")
 	// Used on Azure (the pattern's one group): sha256.
-	if prof.Algorithm != "sha256" || prof.Policy.Profile != "strict" || prof.Policy.AllowLogs == nil || !*prof.Policy.AllowLogs {
+	if prof.Algorithm != "sha256" || prof.Policy.Profile != "exec-deny" || prof.Policy.AllowLogs == nil || !*prof.Policy.AllowLogs {
 		t.Errorf("defaults not applied: %+v", prof)
 	}
 	for platform, want := range map[string]string{
@@ -204,7 +204,7 @@ func TestInitDataValidation(t *testing.T) {
 			trustee:  trustee,
 			want: []string{
 				`spec.initData.profiles[0].annotations.legacyName: the kata runtime of release line openshift-1.13 reads init-data only from io.katacontainers.config.hypervisor.cc_init_data`,
-				`spec.initData.profiles[0].annotations.legacyPolicy: the kata shim sends the policy annotation to the agent as a SetPolicyRequest, which the strict agent policy`,
+				`spec.initData.profiles[0].annotations.legacyPolicy: the kata shim sends the policy annotation to the agent as a SetPolicyRequest, which the exec-deny agent policy`,
 			},
 		},
 	} {

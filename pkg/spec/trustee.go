@@ -2,6 +2,7 @@ package spec
 
 import (
 	"crypto/x509"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -98,6 +99,18 @@ type TrusteeResource struct {
 	// Profiles are the init-data profiles whose pods may fetch it; pods
 	// with other init-data get nothing.
 	Profiles []string `json:"profiles,omitempty"`
+}
+
+// ResourcesOf names the KBS resources the pods of an init-data profile
+// may fetch.
+func (p *Pattern) ResourcesOf(profile string) []string {
+	var out []string
+	for _, r := range p.Spec.Trustee.Resources {
+		if slices.Contains(r.Profiles, profile) {
+			out = append(out, r.Name)
+		}
+	}
+	return out
 }
 
 // Secret is the resource's Secret and where it comes from.

@@ -1,4 +1,21 @@
-# cocogen agent policy, profile "strict".
+# cocogen agent policy, profile "exec-deny".
+#
+# What it enforces: the host cannot run commands in the containers
+# (ExecProcessRequest only for the exact argv lists in policy_data),
+# cannot replace this policy (SetPolicyRequest), cannot write files into
+# the guest except the pod's own configuration (CopyFileRequest paths),
+# cannot route, address or ARP-map loopback, cannot write to containers'
+# stdin unless allowed, cannot read their stdout/stderr when logs are
+# refused, and cannot give a container hooks, the host's PID namespace or
+# escape capabilities.
+#
+# What it does NOT check: which containers the pod creates. Image,
+# command, arguments, environment, user, mounts and the other
+# capabilities of a CreateContainerRequest are not compared with the pod
+# spec, so a host that reuses this init-data can start a container of its
+# own choosing in the confidential VM, and that container can ask the
+# confidential data hub for the KBS resources the init-data's attestation
+# releases. Bind workloads with a per-workload policy where that matters.
 #
 # The Kata agent inside the confidential VM asks this policy about every
 # agent API request. The agent queries data.agent_policy.<MessageName> with
@@ -18,7 +35,7 @@ package agent_policy
 # example regorus in some agent builds) need it to accept if/contains/in/every.
 import rego.v1
 
-# When true the agent allows requests the policy refuses. Never in strict.
+# When true the agent allows requests the policy refuses. Never here.
 default AllowRequestsFailingPolicy := false
 
 # ---------------------------------------------------------------------------
