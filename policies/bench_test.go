@@ -62,3 +62,18 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWorkloadPolicy derives and renders the workload policy of a
+// pod with one container (kata's env_vars test pod).
+func BenchmarkWorkloadPolicy(b *testing.B) {
+	pod, lock := podOf(b, "createcontainer/env_vars"), kataLock(b)
+	for b.Loop() {
+		containers, err := Containers(pod, lock, DefaultSettings())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Render(Options{Profile: Workload, Containers: containers, Probes: Probes(pod)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -18,6 +18,9 @@ const (
 	// It is named for what it enforces: it does not bind the containers a
 	// pod may create (see rego/exec-deny.rego's header).
 	ExecDeny Profile = "exec-deny"
+	// Workload is exec-deny bound to one pod spec: CreateContainerRequest
+	// must match one of Options.Containers (see workload.go).
+	Workload Profile = "workload"
 	// Debug allows every request, including SetPolicyRequest and any exec.
 	// It gives no confidentiality; callers should print a warning when
 	// Profile.Permissive reports true.
@@ -25,7 +28,7 @@ const (
 )
 
 // Profiles returns the known profiles, default first.
-func Profiles() []Profile { return []Profile{ExecDeny, Debug} }
+func Profiles() []Profile { return []Profile{ExecDeny, Workload, Debug} }
 
 // Permissive reports whether the profile lets the host do anything in the
 // guest. It is true for Debug; callers should warn the user.
@@ -46,10 +49,19 @@ type Options struct {
 	// AllowStdin controls WriteStreamRequest and CloseStdinRequest
 	// (container stdin).
 	AllowStdin bool
+	// Containers are the containers the workload profile allows (see
+	// Containers); required by it, refused by the others.
+	Containers []Container
+	// Probes are the workload's exec probes (see Probes), allowed with
+	// their container's process only.
+	Probes []Probe
 }
 
 //go:embed rego/exec-deny.rego
 var execDenyRego string
+
+//go:embed rego/workload-header.rego
+var workloadHeader string
 
 //go:embed rego/debug.rego
 var debugRego string
@@ -71,6 +83,14 @@ func Render(opts Options) (string, error) {
 	switch profile {
 	case ExecDeny:
 		rules = execDenyRego
+	case Workload:
+		if len(opts.Containers) == 0 {
+			return "", fmt.Errorf("policies: the workload profile needs the pod's containers")
+		}
+		// The workload profile is exec-deny's rules under its own
+		// header, saying what it binds.
+		_, body, _ := strings.Cut(execDenyRego, "\npackage agent_policy\n")
+		rules = workloadHeader + "\npackage agent_policy\n" + body
 	case Debug:
 		rules = debugRego
 	default:
@@ -85,7 +105,22 @@ func Render(opts Options) (string, error) {
 		allowLogs = *opts.AllowLogs
 	}
 
+	if profile != Workload && len(opts.Containers) > 0 {
+		return "", fmt.Errorf("policies: profile %s binds no containers; use %s", profile, Workload)
+	}
 	data := policyData(profile, allowedExec, allowLogs, opts.AllowStdin)
+	// exec-deny and debug list no containers (and bind none); the key is
+	// there so that the rules type-check against one shape of data.
+	data["containers"] = []Container{}
+	probes := opts.Probes
+	if probes == nil {
+		probes = []Probe{}
+	}
+	data["exec_process"].(map[string]any)["probes"] = probes
+	if profile == Workload {
+		data["containers"] = opts.Containers
+		data["create_container"].(map[string]any)["bind_containers"] = true
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -157,6 +192,7 @@ func policyData(profile Profile, allowedExec [][]string, allowLogs, allowStdin b
 		// CreateContainerRequest: capabilities that let a container escape
 		// into the VM or read other containers' memory.
 		"create_container": map[string]any{
+			"bind_containers": false,
 			"forbidden_capabilities": []string{
 				"CAP_BPF",
 				"CAP_DAC_READ_SEARCH",

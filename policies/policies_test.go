@@ -13,7 +13,7 @@ import (
 )
 
 func TestProfiles(t *testing.T) {
-	if diff := cmp.Diff([]Profile{ExecDeny, Debug}, Profiles()); diff != "" {
+	if diff := cmp.Diff([]Profile{ExecDeny, Workload, Debug}, Profiles()); diff != "" {
 		t.Errorf("Profiles() mismatch (-want +got):\n%s", diff)
 	}
 	if ExecDeny.Permissive() {
@@ -53,7 +53,7 @@ func TestEmptyProfileIsStrict(t *testing.T) {
 func TestRenderCompiles(t *testing.T) {
 	for _, p := range Profiles() {
 		t.Run(string(p), func(t *testing.T) {
-			text := renderT(t, Options{Profile: p, AllowedExec: [][]string{{"/bin/sh", "-c", "echo \"<ok>\" & \\n"}}})
+			text := renderT(t, withContainers(Options{Profile: p, AllowedExec: [][]string{{"/bin/sh", "-c", "echo \"<ok>\" & \\n"}}}))
 			_, err := rego.New(
 				rego.Query("data.agent_policy"),
 				rego.Module("policy.rego", text),
@@ -67,13 +67,13 @@ func TestRenderCompiles(t *testing.T) {
 
 func TestRenderDeterministic(t *testing.T) {
 	for _, p := range Profiles() {
-		opts := Options{Profile: p, AllowedExec: [][]string{{"ls", "-l"}, {"date"}, {"ls", "-l"}}}
+		opts := withContainers(Options{Profile: p, AllowedExec: [][]string{{"ls", "-l"}, {"date"}, {"ls", "-l"}}})
 		first, second := renderT(t, opts), renderT(t, opts)
 		if first != second {
 			t.Errorf("%s: two renders differ", p)
 		}
 		// Order and duplicates of AllowedExec do not change the output.
-		reordered := renderT(t, Options{Profile: p, AllowedExec: [][]string{{"date"}, {"ls", "-l"}}})
+		reordered := renderT(t, withContainers(Options{Profile: p, AllowedExec: [][]string{{"date"}, {"ls", "-l"}}}))
 		if diff := cmp.Diff(first, reordered); diff != "" {
 			t.Errorf("%s: AllowedExec order changes the output (-first +reordered):\n%s", p, diff)
 		}
@@ -86,7 +86,7 @@ func TestPolicyDataIsLastAndJSON(t *testing.T) {
 	f := false
 	for _, p := range Profiles() {
 		t.Run(string(p), func(t *testing.T) {
-			text := renderT(t, Options{Profile: p, AllowedExec: [][]string{{"cat", "/etc/os-release"}}, AllowLogs: &f, AllowStdin: true})
+			text := renderT(t, withContainers(Options{Profile: p, AllowedExec: [][]string{{"cat", "/etc/os-release"}}, AllowLogs: &f, AllowStdin: true}))
 
 			mod, err := ast.ParseModule("policy.rego", text)
 			if err != nil {
@@ -363,4 +363,13 @@ func TestExecDenyDecisions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withContainers gives the workload profile, which needs them, a pod's
+// containers.
+func withContainers(o Options) Options {
+	if o.Profile == Workload {
+		o.Containers = []Container{{Type: "sandbox", SandboxName: "pod", Namespace: "default", Process: Process{Args: []string{"/pause"}, Cwd: "/"}}}
+	}
+	return o
 }

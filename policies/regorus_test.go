@@ -132,6 +132,12 @@ func TestRegorusAgreesWithOPA(t *testing.T) {
 	seqs, names = append(seqs, defaults), append(names, "(a default request of every kind)")
 
 	variants := regorusVariants()
+	// Workload policies of kata's test pods: they keep and check more
+	// data (containers, probes) through more rules.
+	for _, dir := range []string{"createcontainer/env_vars", "createcontainer/generate_name", "createcontainer/security_context/supplemental_groups", "createcontainer/sysctls", "state/execprocess", "state/execprocessdeployment"} {
+		pod := podOf(t, dir)
+		variants["workload "+dir] = Options{Profile: Workload, Containers: containersOf(t, dir), Probes: Probes(pod)}
+	}
 	for _, name := range slices.Sorted(maps.Keys(variants)) {
 		t.Run(name, func(t *testing.T) {
 			policy := renderT(t, variants[name])

@@ -40,11 +40,13 @@ func TestRulesBite(t *testing.T) {
 			pattern: "./pkg/initdata",
 			want:    "pkg/initdata reaches github.com/open-policy-agent/opa",
 		},
+		// (In pkg/initdata itself the import would be a cycle: policies
+		// reads image locks, which find workloads with pkg/initdata.)
 		"initdata imports the agent policies": {
-			file:    "pkg/initdata/zz_forbidden.go",
-			src:     "package initdata\n\nimport _ \"github.com/cocogen/cocogen/policies\"\n",
-			pattern: "./pkg/initdata",
-			want:    "pkg/initdata reaches policies",
+			file:    "pkg/initdata/zz/forbidden.go",
+			src:     "package zz\n\nimport _ \"github.com/cocogen/cocogen/policies\"\n",
+			pattern: "./pkg/initdata/zz",
+			want:    "pkg/initdata/zz reaches policies",
 		},
 		"a generator imports another": {
 			file:    "generators/acm/zz_forbidden.go",

@@ -243,6 +243,91 @@ CreateContainerRequest if {
 	is_null(object.get(input, "string_user", null))
 	object.get(input, "sandbox_pidns", false) == false
 	capabilities_allowed(object.get(oci, ["Process", "Capabilities"], null))
+	container_bound(input)
+}
+
+# ---------------------------------------------------------------------------
+# Binding containers to the pod spec (the workload profile). With
+# policy_data.create_container.bind_containers false (exec-deny) every
+# container that passes the checks above is allowed; with true, the request
+# must match one of policy_data.containers, which cocogen derived from the
+# pod spec and the image lock: the pause container, then each container.
+# ---------------------------------------------------------------------------
+
+container_bound(_) if policy_data.create_container.bind_containers == false
+
+container_bound(req) if {
+	policy_data.create_container.bind_containers == true
+	some c in policy_data.containers
+	container_matches(c, req.OCI)
+}
+
+container_matches(c, oci) if {
+	ann := object.get(oci, "Annotations", {})
+	object.get(ann, "io.kubernetes.cri.container-type", "") == c.type
+	sandbox_name_matches(c, object.get(ann, "io.kubernetes.cri.sandbox-name", ""))
+	namespace_matches(c.namespace, object.get(ann, "io.kubernetes.cri.sandbox-namespace", ""))
+	container_identity_matches(c, ann)
+	process_matches(c.process, object.get(oci, "Process", {}))
+	every k, v in object.get(oci, ["Linux", "Sysctl"], {}) {
+		c.sysctls[k] == v
+	}
+}
+
+# A pod whose manifest names no namespace may run in any. (A rule needs a
+# body for regorus, the agent's engine: no bare `f("", _)` facts.)
+namespace_matches(want, _) if want == ""
+
+namespace_matches(want, ns) if {
+	want != ""
+	ns == want
+}
+
+sandbox_name_matches(c, name) if {
+	c.sandbox_name != ""
+	name == c.sandbox_name
+}
+
+sandbox_name_matches(c, name) if {
+	c.sandbox_name == ""
+	regex.match(c.sandbox_name_regex, name)
+}
+
+container_identity_matches(c, _) if c.type == "sandbox"
+
+container_identity_matches(c, ann) if {
+	c.type == "container"
+	object.get(ann, "io.kubernetes.cri.container-name", "") == c.name
+	object.get(ann, "io.kubernetes.cri.image-name", "") == c.image
+}
+
+process_matches(p, proc) if {
+	object.get(proc, "Args", []) == p.args
+	object.get(proc, "Cwd", "") == p.cwd
+	# Protobuf's JSON leaves zero values out: an absent id is 0.
+	user := object.get(proc, "User", {})
+	object.get(user, "UID", 0) == p.uid
+	object.get(user, "GID", 0) == p.gid
+	sort(as_list(object.get(user, "AdditionalGids", []))) == p.additional_gids
+	object.get(proc, "NoNewPrivileges", false) == p.no_new_privileges
+	object.get(proc, "Terminal", false) == p.terminal
+	every e in as_list(object.get(proc, "Env", [])) {
+		env_allowed(p, e)
+	}
+	capabilities_match(p.capabilities, object.get(proc, "Capabilities", {}))
+}
+
+env_allowed(p, e) if e in p.env
+
+env_allowed(p, e) if matches_any(p.env_regexes, e)
+
+capabilities_match(want, caps) if {
+	is_object(caps)
+	every set in ["Bounding", "Effective", "Permitted"] {
+		sort(as_list(object.get(caps, set, []))) == sort(want)
+	}
+	count(as_list(object.get(caps, "Inheritable", []))) == 0
+	count(as_list(object.get(caps, "Ambient", []))) == 0
 }
 
 no_oci_hooks(oci) if is_null(object.get(oci, "Hooks", null))
@@ -274,6 +359,43 @@ ExecProcessRequest if {
 	is_array(args)
 	count(args) > 0
 	args in policy_data.exec_process.allowed_commands
+}
+
+# A probe of the workload: its exact argv, run as its container's process
+# (same user, groups, working directory and environment), with no
+# terminal, capabilities, security labels or user name.
+ExecProcessRequest if {
+	policy_data.create_container.bind_containers == true
+	proc := object.get(input, "process", {})
+	some probe in policy_data.exec_process.probes
+	object.get(proc, "Args", []) == probe.args
+	exec_matches(policy_data.containers[probe.container].process, proc)
+	is_null(object.get(input, "string_user", null))
+}
+
+exec_matches(p, proc) if {
+	object.get(proc, "Terminal", false) == false
+	no_capabilities(object.get(proc, "Capabilities", null))
+	object.get(proc, "Cwd", "") == p.cwd
+	object.get(proc, "NoNewPrivileges", false) == p.no_new_privileges
+	object.get(proc, "SelinuxLabel", "") == ""
+	object.get(proc, "ApparmorProfile", "") == ""
+	user := object.get(proc, "User", {})
+	object.get(user, "UID", 0) == p.uid
+	object.get(user, "GID", 0) == p.gid
+	sort(as_list(object.get(user, "AdditionalGids", []))) == p.additional_gids
+	every e in as_list(object.get(proc, "Env", [])) {
+		env_allowed(p, e)
+	}
+}
+
+no_capabilities(caps) if is_null(caps)
+
+no_capabilities(caps) if {
+	is_object(caps)
+	every _, set in caps {
+		count(as_list(set)) == 0
+	}
 }
 
 # ---------------------------------------------------------------------------

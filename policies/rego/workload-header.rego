@@ -1,0 +1,19 @@
+# cocogen agent policy, profile "workload": bound to one pod spec.
+#
+# What it enforces: everything exec-deny does (no commands run in the
+# containers except the pod's probes and allow-listed argv lists, no
+# policy replacement, no files written into the guest except the pod's
+# configuration, no loopback networking, stdin and logs as configured),
+# and, for CreateContainerRequest, that the container is one the pod spec
+# declares: the pause container or a named container of the pod, in the
+# pod's namespace, with the image (pinned by the image lock), arguments,
+# environment, working directory, user and groups, capabilities,
+# privilege escalation, terminal and sysctls cocogen derived from the pod
+# spec and the image (policy_data.containers).
+#
+# What it does NOT check yet: mounts and storages (which host paths and
+# volumes a container gets), devices, masked and read-only paths, and the
+# network namespace a container joins. Environment values the pod spec
+# cannot know (Secret values, service links, resource quantities) are
+# matched by name or form, never by value.
+#

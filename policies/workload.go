@@ -1,0 +1,554 @@
+package policies
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cocogen/cocogen/pkg/imagelock"
+	"github.com/cocogen/cocogen/pkg/initdata"
+)
+
+// The per-workload policy: what the kata agent may create in one pod's
+// sandbox, derived from the pod spec and the image lock, offline. Each
+// expected container (the pause container first, then init containers and
+// containers) becomes an entry of policy_data.containers, which
+// rego/workload.rego compares CreateContainerRequest with.
+//
+// The conventions the runtime applies (containerd's default
+// capabilities and environment, the pause process, the sysctls the
+// runtime adds) are the Settings below; kata's genpolicy keeps the same
+// facts in genpolicy-settings.json (kata 3.25.0
+// src/tools/genpolicy/genpolicy-settings.json: common.default_caps,
+// common.privileged_caps, pause_container, other_container.Linux.Sysctl,
+// request_defaults.CreateContainerRequest.allow_env_regex).
+
+// Pod is a pod (or pod template) to bind a policy to.
+type Pod struct {
+	// Name of the pod; GenerateName when the name is generated.
+	Name, GenerateName string
+	// Namespace where it runs; empty (a manifest without one) allows
+	// any. cocogen's rendered workloads always name theirs.
+	Namespace string
+	Labels    map[string]string
+	Spec      map[string]any
+	// ConfigMaps are the ConfigMaps of the render, by namespace/name, for
+	// env values taken from them.
+	ConfigMaps map[string]map[string]string
+}
+
+// Container is one expected container in policy_data.containers.
+type Container struct {
+	// Type is "sandbox" (the pause container) or "container".
+	Type string `json:"type"`
+	// Name is the container's name ("" for the pause container).
+	Name string `json:"name"`
+	// SandboxName is the pod's name, or SandboxNameRegex its generated
+	// name's form.
+	SandboxName      string `json:"sandbox_name"`
+	SandboxNameRegex string `json:"sandbox_name_regex"`
+	Namespace        string `json:"namespace"`
+	// Image is the image name annotation expected ("" for the pause
+	// container, whose image the node chooses).
+	Image   string  `json:"image"`
+	Process Process `json:"process"`
+	// Sysctls are the sysctls the container may be given.
+	Sysctls map[string]string `json:"sysctls"`
+}
+
+// Process is the expected OCI process.
+type Process struct {
+	Args []string `json:"args"`
+	// Env are exact NAME=value entries; EnvRegexes entries that may also
+	// appear (values the policy cannot know: Secrets by name, service
+	// links, the downward API's runtime values).
+	Env            []string `json:"env"`
+	EnvRegexes     []string `json:"env_regexes"`
+	Cwd            string   `json:"cwd"`
+	UID            uint32   `json:"uid"`
+	GID            uint32   `json:"gid"`
+	AdditionalGIDs []uint32 `json:"additional_gids"`
+	// Capabilities is the bounding, effective and permitted set.
+	Capabilities    []string `json:"capabilities"`
+	NoNewPrivileges bool     `json:"no_new_privileges"`
+	Terminal        bool     `json:"terminal"`
+}
+
+// Settings are the runtime conventions the policy data is derived with.
+type Settings struct {
+	DefaultCaps, PrivilegedCaps []string
+	// DefaultEnv is the environment of an image config without Env.
+	DefaultEnv []string
+	// PauseArgs, PauseUID, PauseGID are the pause container's process.
+	PauseArgs          []string
+	PauseUID, PauseGID uint32
+	// RuntimeSysctls are the sysctls the runtime gives every container.
+	RuntimeSysctls map[string]string
+	// EnvRegexes are environment entries the runtime may add to any
+	// container (service links, HOSTNAME).
+	EnvRegexes []string
+	// DefaultNamespace is a pod's namespace when its manifest names none.
+	DefaultNamespace string
+}
+
+// DefaultSettings are containerd's and kubelet's conventions, as kata
+// 3.25.0's genpolicy-settings.json records them.
+func DefaultSettings() Settings {
+	const ip = `(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])`
+	const port = `[0-9]{1,5}`
+	const svc = `[A-Z](?:[A-Z0-9_]{0,61}[A-Z0-9])?`
+	return Settings{
+		DefaultCaps: []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+			"CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"},
+		PrivilegedCaps: []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+			"CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+			"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+			"CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
+			"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
+			"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"},
+		// containerd pkg/oci defaultUnixEnv.
+		DefaultEnv: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		PauseArgs:  []string{"/pause"},
+		// The pause image (registry.k8s.io/pause) runs as 65535:65535.
+		PauseUID: 65535, PauseGID: 65535,
+		RuntimeSysctls: map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"},
+		EnvRegexes: []string{
+			`^HOSTNAME=[a-zA-Z0-9_.\-]+$`,
+			`^` + svc + `_PORT_` + port + `_(TCP|UDP)=(tcp|udp)://` + ip + `:` + port + `$`,
+			`^` + svc + `_PORT_` + port + `_(TCP|UDP)_PROTO=(tcp|udp)$`,
+			`^` + svc + `_PORT_` + port + `_(TCP|UDP)_PORT=` + port + `$`,
+			`^` + svc + `_PORT_` + port + `_(TCP|UDP)_ADDR=` + ip + `$`,
+			`^` + svc + `_SERVICE_HOST=` + ip + `$`,
+			`^` + svc + `_SERVICE_PORT=` + port + `$`,
+			`^` + svc + `_SERVICE_PORT_[a-zA-Z0-9_.\-]+=` + port + `$`,
+			`^` + svc + `_PORT=(tcp|udp)://` + ip + `:` + port + `$`,
+		},
+		DefaultNamespace: "default",
+	}
+}
+
+// generatedNameChars are the characters the API server appends to a
+// generated name (k8s.io/apimachinery util/rand; genpolicy src/yaml.rs
+// GENERATE_NAME_SUFFIX_REGEX at kata 3.25.0 takes any number of them).
+const generatedNameChars = "[bcdfghjklmnpqrstvwxz2456789]+"
+
+// generatedPrefix quotes a generateName for a regex, keeping the
+// patterns PodFromObject puts in it for the controllers' own parts.
+func generatedPrefix(prefix string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(prefix, "[")
+		if i < 0 {
+			b.WriteString(regexp.QuoteMeta(prefix))
+			return b.String()
+		}
+		j := strings.Index(prefix[i:], "]+")
+		if j < 0 {
+			b.WriteString(regexp.QuoteMeta(prefix))
+			return b.String()
+		}
+		b.WriteString(regexp.QuoteMeta(prefix[:i]))
+		b.WriteString(prefix[i : i+j+2])
+		prefix = prefix[i+j+2:]
+	}
+}
+
+// Probe is an exec probe: the argv the kubelet runs, and the index in
+// Containers' result of the container it runs in.
+type Probe struct {
+	Args      []string `json:"args"`
+	Container int      `json:"container"`
+}
+
+// Probes are the exec probes of a pod's containers: the only commands the
+// kubelet runs in them, each bound to its container's process.
+func Probes(pod Pod) []Probe {
+	var out []Probe
+	i := 0
+	for _, field := range []string{"initContainers", "containers"} {
+		for _, c := range list(pod.Spec[field]) {
+			i++ // Containers puts the pause container first
+			cm, _ := c.(map[string]any)
+			for _, probe := range []string{"livenessProbe", "readinessProbe", "startupProbe"} {
+				p, _ := cm[probe].(map[string]any)
+				exec, _ := p["exec"].(map[string]any)
+				if argv := strings_(exec["command"]); len(argv) > 0 {
+					out = append(out, Probe{Args: argv, Container: i})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Containers derives the expected containers of a pod: the pause
+// container, then the init containers and containers in order. Every
+// image must be in the lock; an error names the ones that are not.
+func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) {
+	base := Container{Namespace: pod.Namespace, SandboxName: pod.Name}
+	if pod.Name == "" && pod.GenerateName != "" {
+		base.SandboxName = ""
+		base.SandboxNameRegex = "^" + generatedPrefix(pod.GenerateName) + generatedNameChars + "$"
+		if strings.HasSuffix(pod.GenerateName, "[0-9]+") {
+			base.SandboxNameRegex = "^" + pod.GenerateName + "$" // a StatefulSet's ordinal
+		}
+	}
+	podSC, _ := pod.Spec["securityContext"].(map[string]any)
+	sysctls := map[string]string{}
+	for k, v := range s.RuntimeSysctls {
+		sysctls[k] = v
+	}
+	for _, sc := range list(podSC["sysctls"]) {
+		m, _ := sc.(map[string]any)
+		name, _ := m["name"].(string)
+		sysctls[name] = scalarString(m["value"])
+	}
+
+	pause := base
+	pause.Type = "sandbox"
+	pause.Sysctls = sysctls
+	uid, gid := s.PauseUID, s.PauseGID
+	if v, ok := intField(podSC, "runAsUser"); ok {
+		uid = v
+	}
+	if v, ok := intField(podSC, "runAsGroup"); ok {
+		gid = v
+	}
+	pause.Process = Process{Args: s.PauseArgs, Env: s.DefaultEnv, Cwd: "/", UID: uid, GID: gid,
+		AdditionalGIDs: additional(gid, podSC), Capabilities: s.DefaultCaps, NoNewPrivileges: true, EnvRegexes: []string{}}
+	out := []Container{pause}
+
+	var missing []string
+	for _, field := range []string{"initContainers", "containers"} {
+		for _, c := range list(pod.Spec[field]) {
+			cm, _ := c.(map[string]any)
+			image, _ := cm["image"].(string)
+			locked, ok := lock.Find(image)
+			if !ok {
+				missing = append(missing, image)
+				continue
+			}
+			ctr, err := container(base, pod, cm, locked, podSC, sysctls, s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ctr)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("images not in the image lock (run cocogen images lock): %s", strings.Join(slices.Compact(slices.Sorted(slices.Values(missing))), ", "))
+	}
+	return out, nil
+}
+
+func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, podSC map[string]any, sysctls map[string]string, s Settings) (Container, error) {
+	out := base
+	out.Type = "container"
+	out.Name, _ = c["name"].(string)
+	out.Image = imageName(im)
+	out.Sysctls = sysctls
+	sc, _ := c["securityContext"].(map[string]any)
+
+	// Kubernetes' rule (and genpolicy's): command replaces the
+	// entrypoint and drops the image's cmd; args replace cmd.
+	command, args := strings_(c["command"]), strings_(c["args"])
+	var argv []string
+	switch {
+	case c["command"] != nil:
+		argv = append(command, args...)
+	case c["args"] != nil:
+		argv = append(slices.Clone(im.Config.Entrypoint), args...)
+	default:
+		argv = append(slices.Clone(im.Config.Entrypoint), im.Config.Cmd...)
+	}
+
+	env, regexes, err := environment(pod, c, im, s)
+	if err != nil {
+		return Container{}, fmt.Errorf("container %s: %w", out.Name, err)
+	}
+
+	uid, gid, groups := user(im, podSC, sc)
+	caps := s.DefaultCaps
+	if b, _ := sc["privileged"].(bool); b {
+		caps = s.PrivilegedCaps
+	}
+	caps = adjustCaps(caps, sc)
+	cwd := im.Config.WorkingDir
+	if w, _ := c["workingDir"].(string); w != "" {
+		cwd = w
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	nnp := false
+	if v, ok := sc["allowPrivilegeEscalation"].(bool); ok && !v {
+		nnp = true
+	}
+	tty, _ := c["tty"].(bool)
+	out.Process = Process{Args: argv, Env: env, EnvRegexes: regexes, Cwd: cwd, UID: uid, GID: gid, AdditionalGIDs: groups,
+		Capabilities: caps, NoNewPrivileges: nnp, Terminal: tty}
+	return out, nil
+}
+
+// imageName is the image name annotation the runtime sets: the reference
+// without its tag when it has a digest.
+func imageName(im *imagelock.Image) string {
+	ref := im.Reference
+	if name, digest, ok := strings.Cut(ref, "@"); ok {
+		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+			name = name[:i]
+		}
+		return name + "@" + digest
+	}
+	return ref
+}
+
+// environment is the container's expected environment: the image's (or
+// the default), overridden by the pod spec's entries by name. Values the
+// policy cannot know exactly become regexes.
+func environment(pod Pod, c map[string]any, im *imagelock.Image, s Settings) ([]string, []string, error) {
+	env := slices.Clone(im.Config.Env)
+	if im.Config.NoEnv {
+		env = slices.Clone(s.DefaultEnv)
+	}
+	regexes := slices.Clone(s.EnvRegexes)
+	set := func(name, value string) {
+		for i, e := range env {
+			if strings.HasPrefix(e, name+"=") {
+				env[i] = name + "=" + value
+				return
+			}
+		}
+		env = append(env, name+"="+value)
+	}
+	for _, e := range list(c["env"]) {
+		m, _ := e.(map[string]any)
+		name, _ := m["name"].(string)
+		if v, ok := m["value"]; ok {
+			set(name, scalarString(v))
+			continue
+		}
+		from, _ := m["valueFrom"].(map[string]any)
+		switch {
+		case from["fieldRef"] != nil:
+			ref, _ := from["fieldRef"].(map[string]any)
+			path, _ := ref["fieldPath"].(string)
+			if v, ok := fieldValue(pod, path); ok {
+				set(name, v)
+			} else {
+				regexes = append(regexes, "^"+regexp.QuoteMeta(name)+"=.*$")
+			}
+		case from["configMapKeyRef"] != nil:
+			ref, _ := from["configMapKeyRef"].(map[string]any)
+			cmName, _ := ref["name"].(string)
+			key, _ := ref["key"].(string)
+			ns := pod.Namespace
+			if ns == "" {
+				ns = s.DefaultNamespace
+			}
+			if v, ok := pod.ConfigMaps[ns+"/"+cmName][key]; ok {
+				set(name, v)
+			} else {
+				return nil, nil, fmt.Errorf("env %s: ConfigMap %s/%s key %s is not in the render, so its value cannot be bound", name, ns, cmName, key)
+			}
+		default:
+			// A Secret's value (or a resource quantity): matched by name
+			// only, never baked into the policy.
+			regexes = append(regexes, "^"+regexp.QuoteMeta(name)+"=.*$")
+		}
+	}
+	return env, regexes, nil
+}
+
+// fieldValue resolves the downward API fields known before the pod runs.
+func fieldValue(pod Pod, path string) (string, bool) {
+	switch {
+	case path == "metadata.name" && pod.Name != "":
+		return pod.Name, true
+	case path == "metadata.namespace":
+		return pod.Namespace, pod.Namespace != ""
+	case strings.HasPrefix(path, "metadata.labels['") && strings.HasSuffix(path, "']"):
+		v, ok := pod.Labels[strings.TrimSuffix(strings.TrimPrefix(path, "metadata.labels['"), "']")]
+		return v, ok
+	}
+	return "", false
+}
+
+// user is the container's uid, gid and additional gids: the security
+// context's, else the image user's (resolved in its /etc/passwd), plus
+// fsGroup and supplementalGroups.
+func user(im *imagelock.Image, podSC, sc map[string]any) (uint32, uint32, []uint32) {
+	var uid, gid uint32
+	userName := ""
+	if u := im.Config.User; u != "" {
+		name, group, _ := strings.Cut(u, ":")
+		if n, err := strconv.ParseUint(name, 10, 32); err == nil {
+			uid = uint32(n)
+		} else {
+			userName = name
+			for _, rec := range im.Users {
+				if rec.Name == name {
+					uid = rec.UID
+				}
+			}
+		}
+		_ = group
+	}
+	if v, ok := intField(podSC, "runAsUser"); ok {
+		uid = v
+	}
+	if v, ok := intField(sc, "runAsUser"); ok {
+		uid = v
+	}
+	gidSet := false
+	for _, rec := range im.Users {
+		if rec.UID == uid {
+			gid, gidSet = rec.GID, true
+			if userName == "" {
+				userName = rec.Name
+			}
+			break
+		}
+	}
+	if v, ok := intField(podSC, "runAsGroup"); ok {
+		gid, gidSet = v, true
+	}
+	if v, ok := intField(sc, "runAsGroup"); ok {
+		gid, gidSet = v, true
+	}
+	_ = gidSet
+	return uid, gid, additional(gid, podSC)
+}
+
+// additional is the additional gids: the primary gid, fsGroup and
+// supplementalGroups, sorted and distinct.
+func additional(gid uint32, podSC map[string]any) []uint32 {
+	out := []uint32{gid}
+	if v, ok := intField(podSC, "fsGroup"); ok {
+		out = append(out, v)
+	}
+	for _, g := range list(podSC["supplementalGroups"]) {
+		if n, ok := toUint(g); ok {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func adjustCaps(caps []string, sc map[string]any) []string {
+	c, _ := sc["capabilities"].(map[string]any)
+	out := slices.Clone(caps)
+	for _, d := range strings_(c["drop"]) {
+		if d == "ALL" {
+			out = nil
+			break
+		}
+		out = slices.DeleteFunc(out, func(x string) bool { return x == "CAP_"+d || x == d })
+	}
+	for _, a := range strings_(c["add"]) {
+		if !strings.HasPrefix(a, "CAP_") {
+			a = "CAP_" + a
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func list(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func strings_(v any) []string {
+	var out []string
+	for _, e := range list(v) {
+		s, _ := e.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func intField(m map[string]any, k string) (uint32, bool) {
+	if m == nil {
+		return 0, false
+	}
+	return toUint(m[k])
+}
+
+func toUint(v any) (uint32, bool) {
+	switch x := v.(type) {
+	case int:
+		return uint32(x), x >= 0
+	case int64:
+		return uint32(x), x >= 0
+	case float64:
+		return uint32(x), x >= 0
+	case fmt.Stringer:
+		n, err := strconv.ParseUint(x.String(), 10, 32)
+		return uint32(n), err == nil
+	case string:
+		n, err := strconv.ParseUint(x, 10, 32)
+		return uint32(n), err == nil
+	}
+	return 0, false
+}
+
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// PodFromObject is the pod a workload object runs: a Pod itself, or the
+// pod template of a Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
+// CronJob or ReplicationController, whose pods get generated names.
+// configMaps are the render's ConfigMaps by namespace/name.
+func PodFromObject(obj map[string]any, configMaps map[string]map[string]string) (Pod, bool) {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	path, ok := initdata.PodTemplatePath(apiVersion, kind)
+	if !ok {
+		return Pod{}, false
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	ns, _ := meta["namespace"].(string)
+	tmpl := obj
+	for _, k := range path {
+		tmpl, _ = tmpl[k].(map[string]any)
+	}
+	tmeta, _ := tmpl["metadata"].(map[string]any)
+	pod := Pod{Namespace: ns, ConfigMaps: configMaps, Labels: map[string]string{}}
+	pod.Spec, _ = tmpl["spec"].(map[string]any)
+	labels, _ := tmeta["labels"].(map[string]any)
+	for k, v := range labels {
+		pod.Labels[k], _ = v.(string)
+	}
+	switch kind {
+	case "Pod":
+		pod.Name = name
+		pod.GenerateName, _ = meta["generateName"].(string)
+	case "Deployment", "DeploymentConfig":
+		// <name>-<pod-template-hash>-<suffix> (the ReplicaSet's name is
+		// <name>-<hash>).
+		pod.GenerateName = name + "-" + generatedNameChars + "-"
+	case "CronJob":
+		// <name>-<scheduled time>-<suffix>.
+		pod.GenerateName = name + "-[0-9]+-"
+	case "StatefulSet":
+		pod.GenerateName = name + "-[0-9]+"
+	default:
+		pod.GenerateName = name + "-"
+	}
+	return pod, true
+}
