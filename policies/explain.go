@@ -157,3 +157,138 @@ func maps_keys(m map[string]any) func(func(string) bool) {
 		}
 	}
 }
+
+// Explanation is cocogen's reading of a request against a workload
+// policy's data.
+type Explanation struct {
+	// Kind is the request's kind.
+	Kind string
+	// Allowed is the decision the policy data implies for the checks
+	// Explain compares (the agent decides with the whole policy).
+	Allowed bool
+	// Mismatch is the first difference of a denied request.
+	Mismatch *Mismatch
+	// Container is the expected container the request was compared with
+	// (its source in the pod spec).
+	Container string
+}
+
+// PolicyData extracts policy_data from a rendered policy: the JSON object
+// after its last "policy_data := ".
+func PolicyData(policy string) (map[string]any, error) {
+	i := strings.LastIndex(policy, "\n"+policyDataPrefix)
+	if i < 0 {
+		return nil, fmt.Errorf("not a cocogen agent policy: no policy_data statement")
+	}
+	var data map[string]any
+	if err := json.Unmarshal([]byte(policy[i+1+len(policyDataPrefix):]), &data); err != nil {
+		return nil, fmt.Errorf("policy_data is not JSON: %w", err)
+	}
+	return data, nil
+}
+
+// Explain reads a CreateContainerRequest or ExecProcessRequest against a
+// workload policy and says whether its data allows the request and, if
+// not, the first field that differs, with the expected value.
+func Explain(policy, kind string, req map[string]any) (Explanation, error) {
+	data, err := PolicyData(policy)
+	if err != nil {
+		return Explanation{}, err
+	}
+	raw, _ := json.Marshal(data["containers"])
+	var containers []Container
+	if err := json.Unmarshal(raw, &containers); err != nil {
+		return Explanation{}, fmt.Errorf("policy_data.containers: %w", err)
+	}
+	if len(containers) == 0 {
+		return Explanation{}, fmt.Errorf("the policy binds no containers (profile %v): only the workload profile can be explained", data["profile"])
+	}
+	out := Explanation{Kind: kind}
+	switch kind {
+	case "CreateContainerRequest":
+		m, differs := ExplainCreateContainer(containers, req)
+		out.Allowed = !differs
+		if differs {
+			out.Mismatch = &m
+		}
+		oci, _ := req["OCI"].(map[string]any)
+		ann, _ := oci["Annotations"].(map[string]any)
+		for _, c := range containers {
+			if c.Type == ann["io.kubernetes.cri.container-type"] && (c.Type == "sandbox" || c.Name == ann["io.kubernetes.cri.container-name"]) {
+				out.Container = c.Source
+			}
+		}
+	case "ExecProcessRequest":
+		raw, _ := json.Marshal(data["exec_process"])
+		var ep struct {
+			Allowed [][]string `json:"allowed_commands"`
+			Probes  []Probe    `json:"probes"`
+		}
+		if err := json.Unmarshal(raw, &ep); err != nil {
+			return Explanation{}, fmt.Errorf("policy_data.exec_process: %w", err)
+		}
+		proc, _ := req["process"].(map[string]any)
+		args := stringList(proc["Args"])
+		if slices.ContainsFunc(ep.Allowed, func(a []string) bool { return slices.Equal(a, args) }) {
+			out.Allowed = true
+			return out, nil
+		}
+		var probes [][]string
+		for _, p := range ep.Probes {
+			probes = append(probes, p.Args)
+			if slices.Equal(p.Args, args) && p.Container < len(containers) {
+				out.Container = containers[p.Container].Source
+				m, differs := explainExec(containers[p.Container].Process, proc)
+				out.Allowed = !differs && req["string_user"] == nil
+				if differs {
+					out.Mismatch = &m
+				}
+				return out, nil
+			}
+		}
+		out.Mismatch = &Mismatch{Field: "process.Args", Got: args, Expected: fmt.Sprintf("a probe's argv %s or an allowed command %s", show(probes), show(ep.Allowed))}
+	default:
+		return Explanation{}, fmt.Errorf("explain covers CreateContainerRequest and ExecProcessRequest, not %s", kind)
+	}
+	return out, nil
+}
+
+// explainExec compares an exec's process with its container's, as
+// rego/exec-deny.rego's exec_matches does.
+func explainExec(p Process, proc map[string]any) (Mismatch, bool) {
+	if b, _ := proc["Terminal"].(bool); b {
+		return Mismatch{"process.Terminal", true, false}, true
+	}
+	if caps, _ := proc["Capabilities"].(map[string]any); caps != nil {
+		for _, set := range []string{"Ambient", "Bounding", "Effective", "Inheritable", "Permitted"} {
+			if l := stringList(caps[set]); len(l) > 0 {
+				return Mismatch{"process.Capabilities." + set, l, []string{}}, true
+			}
+		}
+	}
+	if cwd, _ := proc["Cwd"].(string); cwd != p.Cwd {
+		return Mismatch{"process.Cwd", cwd, p.Cwd}, true
+	}
+	if b, _ := proc["NoNewPrivileges"].(bool); b != p.NoNewPrivileges {
+		return Mismatch{"process.NoNewPrivileges", b, p.NoNewPrivileges}, true
+	}
+	for _, f := range []string{"SelinuxLabel", "ApparmorProfile"} {
+		if s, _ := proc[f].(string); s != "" {
+			return Mismatch{"process." + f, s, ""}, true
+		}
+	}
+	user, _ := proc["User"].(map[string]any)
+	if n := number(user["UID"]); n != float64(p.UID) {
+		return Mismatch{"process.User.UID", n, p.UID}, true
+	}
+	if n := number(user["GID"]); n != float64(p.GID) {
+		return Mismatch{"process.User.GID", n, p.GID}, true
+	}
+	for i, e := range stringList(proc["Env"]) {
+		if slices.Contains(p.Env, e) || slices.ContainsFunc(p.EnvRegexes, func(r string) bool { return regexp.MustCompile(r).MatchString(e) }) {
+			continue
+		}
+		return Mismatch{fmt.Sprintf("process.Env[%d]", i), e, "one of " + show(p.Env) + " or a match of the allowed patterns"}, true
+	}
+	return Mismatch{}, false
+}

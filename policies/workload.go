@@ -54,6 +54,9 @@ type Container struct {
 	// container, whose image the node chooses).
 	Image   string  `json:"image"`
 	Process Process `json:"process"`
+	// Source is where the container comes from in the pod spec (for
+	// explanations).
+	Source string `json:"source"`
 	// Sysctls are the sysctls the container may be given.
 	Sysctls map[string]string `json:"sysctls"`
 }
@@ -208,6 +211,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 
 	pause := base
 	pause.Type = "sandbox"
+	pause.Source = "the pause container (spec.securityContext, the runtime's defaults)"
 	pause.Sysctls = sysctls
 	uid, gid := s.PauseUID, s.PauseGID
 	if v, ok := intField(podSC, "runAsUser"); ok {
@@ -222,7 +226,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 
 	var missing []string
 	for _, field := range []string{"initContainers", "containers"} {
-		for _, c := range list(pod.Spec[field]) {
+		for i, c := range list(pod.Spec[field]) {
 			cm, _ := c.(map[string]any)
 			image, _ := cm["image"].(string)
 			locked, ok := lock.Find(image)
@@ -234,6 +238,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 			if err != nil {
 				return nil, err
 			}
+			ctr.Source = fmt.Sprintf("spec.%s[%d] (%s, image %s)", field, i, ctr.Name, image)
 			out = append(out, ctr)
 		}
 	}

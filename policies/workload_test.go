@@ -323,3 +323,35 @@ func TestWorkloadInitDataSize(t *testing.T) {
 	}
 	t.Logf("workload init-data: %d bytes of TOML, %d bytes as the annotation", len(data), len(ann))
 }
+
+// TestExplainExecAgreesWithTheRules: for every exec of kata's state
+// cases, Explain and the rules decide alike, and a wrong argv is named.
+func TestExplainExecAgreesWithTheRules(t *testing.T) {
+	dir := "state/execprocess"
+	text := workloadPolicy(t, dir)
+	e := newEngine(t, text, "ExecProcessRequest")
+	n := 0
+	for i, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+		if c.Kind != "ExecProcessRequest" {
+			continue
+		}
+		n++
+		allowed, err := e.decide(c.Kind, c.Request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := Explain(text, c.Kind, c.Request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ex.Allowed != allowed {
+			t.Errorf("#%d %q: rules allowed=%v, explanation %+v", i, c.Description, allowed, ex)
+		}
+		if c.Description == "test exec process in first container with incorrect args" && (ex.Mismatch == nil || ex.Mismatch.Field != "process.Args") {
+			t.Errorf("#%d: explanation %+v, want process.Args", i, ex)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no exec cases")
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cocogen/cocogen/pkg/initdata"
+	"github.com/cocogen/cocogen/policies"
+)
+
+func newPolicyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Work with the kata agent policies cocogen generates",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newPolicyExplainCmd())
+	return cmd
+}
+
+func newPolicyExplainCmd() *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "explain POLICY REQUEST",
+		Short: "Say why a workload policy allows or denies an agent request",
+		Long: `POLICY is a workload policy: the .rego, the init-data .toml, an annotation
+value, or manifests carrying the init-data (a rendered Pod or Deployment).
+REQUEST is the request as JSON: one request (its kind from --kind), or the
+kata agent's policy log (/tmp/policy.jsonl in the guest, one
+{"kind": ..., "request": ...} per line), every CreateContainerRequest and
+ExecProcessRequest of which is explained.
+
+For a denial it prints the first field of the request that differs from
+what the policy expects, the expected value and the container of the pod
+spec it was derived from. The decision is cocogen's reading of the
+policy's data (the tests hold it to the policy's own decisions); the agent
+decides with the policy. Exit status 1 when a request is denied.`,
+		Args: cobra.ExactArgs(2),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			policyText, err := readPolicy(args[0])
+			if err != nil {
+				return err
+			}
+			reqData, err := os.ReadFile(args[1])
+			if err != nil {
+				return usageError{err}
+			}
+			requests, err := readRequests(reqData, kind)
+			if err != nil {
+				return usageError{fmt.Errorf("%s: %w", args[1], err)}
+			}
+			out := cmd.OutOrStdout()
+			denied, explained := false, 0
+			for _, r := range requests {
+				if r.Kind != "CreateContainerRequest" && r.Kind != "ExecProcessRequest" {
+					continue
+				}
+				explained++
+				e, err := policies.Explain(policyText, r.Kind, r.Request)
+				if err != nil {
+					return usageError{err}
+				}
+				decision := "allowed"
+				if !e.Allowed {
+					decision, denied = "DENIED", true
+				}
+				where := ""
+				if e.Container != "" {
+					where = " for " + e.Container
+				}
+				fmt.Fprintf(out, "%s%s: %s\n", r.Kind, where, decision)
+				if e.Mismatch != nil {
+					fmt.Fprintf(out, "  %s\n", e.Mismatch)
+				}
+			}
+			if explained == 0 {
+				return usageError{errors.New("no CreateContainerRequest or ExecProcessRequest to explain")}
+			}
+			if denied {
+				return errDifferent
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&kind, "kind", "CreateContainerRequest", "kind of a single request (ignored for the agent's log)")
+	return cmd
+}
+
+// readPolicy returns the policy text in a file: a .rego, or init-data in
+// any form initdata decode reads.
+func readPolicy(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", usageError{err}
+	}
+	if bytes.Contains(data, []byte("\npackage agent_policy")) || bytes.HasPrefix(data, []byte("package agent_policy")) {
+		return string(data), nil
+	}
+	doc := data
+	if _, err := initdata.Parse(data); err != nil {
+		ann, err := initdata.ValueIn(data, "")
+		if err != nil {
+			return "", usageError{fmt.Errorf("%s: neither a policy nor init-data: %w", file, err)}
+		}
+		if doc, err = initdata.Decode(ann); err != nil {
+			return "", usageError{fmt.Errorf("%s: %w", file, err)}
+		}
+	}
+	parsed, err := initdata.Parse(doc)
+	if err != nil {
+		return "", usageError{fmt.Errorf("%s: %w", file, err)}
+	}
+	policy, ok := parsed.Data[initdata.DataPolicy]
+	if !ok {
+		return "", usageError{fmt.Errorf("%s: the init-data holds no policy.rego", file)}
+	}
+	return policy, nil
+}
+
+type loggedRequest struct {
+	Kind    string         `json:"kind"`
+	Request map[string]any `json:"request"`
+}
+
+// readRequests reads one request (of kind) or the agent's policy log.
+func readRequests(data []byte, kind string) ([]loggedRequest, error) {
+	var one map[string]any
+	if err := json.Unmarshal(data, &one); err == nil {
+		if k, ok := one["kind"].(string); ok {
+			if r, ok := one["request"].(map[string]any); ok {
+				return []loggedRequest{{Kind: k, Request: r}}, nil
+			}
+		}
+		return []loggedRequest{{Kind: kind, Request: one}}, nil
+	}
+	var out []loggedRequest
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var r loggedRequest
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Kind == "" {
+			return nil, fmt.Errorf("line %d: neither a request nor an agent policy log entry {\"kind\", \"request\"}", n)
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
+}
