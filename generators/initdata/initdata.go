@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cocogen/cocogen/internal/apps"
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/initdata"
@@ -72,7 +73,7 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 		}
 		rendered[ref.Profile.Name] = r
 	}
-	repo := newRepo(in.Repo, in.MaxFileBytes)
+	repo := apps.NewRepo(in.Repo, in.MaxFileBytes)
 	for gi := range p.Spec.ClusterGroups {
 		g := &p.Spec.ClusterGroups[gi]
 		for ai := range g.Applications {
