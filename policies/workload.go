@@ -297,17 +297,19 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 	return out, nil
 }
 
-// imageName is the image name annotation the runtime sets: the reference
-// without its tag when it has a digest.
+// imageName is the image name annotation the runtime sets for the image
+// pinned to its locked digest (cocogen writes workloads' images as
+// reference@digest): containerd names such an image name@digest, without
+// the tag (as kata's test requests for digest references show).
 func imageName(im *imagelock.Image) string {
-	ref := im.Reference
-	if name, digest, ok := strings.Cut(ref, "@"); ok {
-		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-			name = name[:i]
-		}
-		return name + "@" + digest
+	name, digest, pinned := strings.Cut(im.Reference, "@")
+	if !pinned {
+		digest = im.Digest
 	}
-	return ref
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	return name + "@" + digest
 }
 
 // environment is the container's expected environment: the image's (or

@@ -7,9 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cocogen/cocogen/generators"
+	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/imagelock"
 	"github.com/cocogen/cocogen/pkg/render"
+	"github.com/cocogen/cocogen/pkg/spec"
 )
 
 func newImagesCmd() *cobra.Command {
@@ -31,12 +32,14 @@ func newImagesLockCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lock -f PATTERN [-o images.lock.yaml]",
 		Short: "Resolve every image the confidential workloads run to its digest and configuration, into a lock file to commit",
-		Long: `Renders the pattern, collects the images of its confidential workloads
-(containers and init containers of every workload cocogen gives init-data),
+		Long: `Reads the pattern's confidential applications as the render does, collects
+the images of their workloads (containers and init containers of every
+workload cocogen gives init-data),
 and looks each up in its registry: the digest of the platform's image, its
 config (user, env, entrypoint, cmd, working directory, volumes) and the
 users and groups of its /etc/passwd and /etc/group. The lock is written
-beside the pattern (images.lock.yaml) unless -o says otherwise, replacing
+where the pattern's spec.imageLock says (images.lock.yaml beside the
+pattern by default) unless -o says otherwise, replacing
 the previous one only when every image resolved. Registry credentials come
 from docker login / podman login.`,
 		Args: cobra.NoArgs,
@@ -44,17 +47,25 @@ from docker login / podman login.`,
 			if req.Path == "" {
 				return usageError{fmt.Errorf("-f PATTERN is required")}
 			}
-			req.Generators = generators.All()
-			res, err := render.Run(cmd.Context(), req)
+			// The workloads are read as the render reads them, without
+			// rendering: a workload profile's render needs the lock.
+			root := req.RepoRoot
+			if root == "" {
+				root = spec.FindRepoRoot(req.Path)
+			}
+			repo, err := spec.OpenRepository(root)
+			if err != nil {
+				return usageError{err}
+			}
+			defer repo.Close()
+			p, err := spec.Load(req.Path, spec.LoadOptions{RepoRoot: root, Limits: req.Load.Limits})
 			if err != nil {
 				return err
 			}
-			printFindings(cmd.ErrOrStderr(), res.Findings)
-			objs := make([]map[string]any, len(res.Set.Objects))
-			for i, o := range res.Set.Objects {
-				objs[i] = o.Content
+			uses, err := profiles.WorkloadImages(p, repo.FS(), req.Load.Limits.WithDefaults().MaxInputBytes)
+			if err != nil {
+				return err
 			}
-			uses := imagelock.Images(objs)
 			lock, err := imagelock.Resolve(cmd.Context(), imagelock.References(uses), imagelock.Options{Platform: platform})
 			if err != nil {
 				return usageError{fmt.Errorf("resolving images (nothing written):\n%w", err)}
@@ -64,7 +75,8 @@ from docker login / podman login.`,
 				return internalError{err}
 			}
 			if out == "" {
-				out = filepath.Join(filepath.Dir(req.Path), imagelock.DefaultFile)
+				// spec.imageLock, where the render reads it.
+				out = filepath.Join(root, filepath.FromSlash(p.Spec.ImageLock))
 			}
 			if err := writeFileAtomic(out, data); err != nil {
 				return internalError{err}
@@ -75,7 +87,7 @@ from docker login / podman login.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&req.Path, "file", "f", "", "pattern file (.yaml, .yml, .json, .jsonnet)")
-	f.StringVarP(&out, "output", "o", "", "lock file to write (default: images.lock.yaml beside the pattern)")
+	f.StringVarP(&out, "output", "o", "", "lock file to write (default: the pattern's spec.imageLock, images.lock.yaml beside it)")
 	f.StringVar(&platform, "platform", imagelock.DefaultPlatform, "OS/architecture whose image to lock from a multi-platform index")
 	f.StringVar(&req.RepoRoot, "repo-root", "", "root of the pattern's git repository (default: the nearest parent of the pattern holding .git)")
 	addLimitFlags(f, &req.Load.Limits)

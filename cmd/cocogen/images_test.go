@@ -113,6 +113,25 @@ func TestImagesLock(t *testing.T) {
 	if len(lock.Images) != 2 || !strings.Contains(stderr.String(), "locked 2 images of 3 confidential containers") {
 		t.Errorf("%d images locked; said %q", len(lock.Images), stderr.String())
 	}
+
+	// The lock is what a workload profile renders from: the workloads'
+	// images are pinned to it and each gets its own policy.
+	data, _ = os.ReadFile(pattern)
+	bound := strings.Replace(string(data), "  initData:\n    profiles:\n      - name: default\n", "  initData:\n    profiles:\n      - name: default\n        policy: {profile: workload}\n", 1)
+	if bound == string(data) {
+		t.Fatal("cannot bind the example's default profile")
+	}
+	testkit.WriteFile(t, pattern, bound)
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"render", "-f", pattern}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("render with the lock: exit %d: %s", code, stderr.String())
+	}
+	for _, pinned := range []string{u.Host + "/ubi9/ubi-minimal:9.5@" + ubiDigest.String(), u.Host + "/openshift/origin-hello-openshift:4.16@" + helloDigest.String()} {
+		if !strings.Contains(stdout.String(), pinned) {
+			t.Errorf("the render does not pin %s", pinned)
+		}
+	}
 }
 
 func pushImage(t *testing.T, ref string, img v1.Image) {

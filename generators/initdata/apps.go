@@ -6,6 +6,8 @@ import (
 
 	"github.com/cocogen/cocogen/internal/apps"
 	"github.com/cocogen/cocogen/internal/profiles"
+	"github.com/cocogen/cocogen/pkg/imagelock"
+	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
@@ -13,26 +15,49 @@ import (
 
 // renderApp reads a confidential application's manifests, adds the
 // profile's annotations to its kata workloads and places every object in
-// the application's directory of the rendered tree.
-func renderApp(in *render.Input, rp *apps.Repo, ref spec.AppRef, r *profiles.Profile) ([]manifest.Object, error) {
+// the application's directory of the rendered tree. With a workload
+// profile (r nil, lock set) each workload gets its own document, bound to
+// its pod spec, and its images pinned to the lock's digests; those
+// documents are returned too.
+func renderApp(in *render.Input, rp *apps.Repo, ref spec.AppRef, r *profiles.Profile, lock *imagelock.Lock) ([]manifest.Object, []*profiles.Profile, error) {
 	p := in.Pattern
 	a, g := ref.App, ref.Group
 	// Validation guarantees one git-path source in the pattern's repository.
 	src := a.Source
 	if !rp.HasRepository() {
-		return nil, &spec.FieldError{Path: ref.Path() + ".source.path", Msg: "confidential applications are rendered from the pattern's repository, and none was given (render with a repository root)"}
+		return nil, nil, &spec.FieldError{Path: ref.Path() + ".source.path", Msg: "confidential applications are rendered from the pattern's repository, and none was given (render with a repository root)"}
 	}
 	if src.TargetRevision != p.Spec.Source.TargetRevision {
 		in.Warn(ref.Path()+".source.targetRevision", "application %s: rendered from the checked-out repository, not from its targetRevision %q", a.Name, src.TargetRevision)
 	}
 	objs, err := rp.Load(ref.Path()+".source.path", src.Path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var errs spec.ErrorList
+	docs := map[string]*profiles.Profile{}
+	var docList []*profiles.Profile
+	if r == nil {
+		// Built before anything below edits the objects: the Trustee
+		// generator builds the same documents from the same manifests.
+		profRef, _ := p.ProfileRef(a.Confidential.InitData)
+		for _, w := range profiles.Workloads(a, objs) {
+			doc, err := profiles.BuildWorkload(p, profRef, lock, w)
+			if err != nil {
+				problems, ok := spec.Problems(err)
+				if !ok {
+					return nil, nil, err
+				}
+				errs = append(errs, problems...)
+				continue
+			}
+			docs[w.ID] = doc
+			docList = append(docList, doc)
+		}
 	}
 	inj := injector{profile: r, runtimeClass: a.Confidential.RuntimeClassName, kataClass: p.Line().Cluster.KataRuntimeClass, group: g.Name, warnf: func(format string, args ...any) {
 		in.Warn(ref.Path(), "application %s: "+format, append([]any{a.Name}, args...)...)
 	}}
-	var errs spec.ErrorList
 	var out []manifest.Object
 	seen := map[string]string{}
 	workloads := 0
@@ -53,6 +78,18 @@ func renderApp(in *render.Input, rp *apps.Repo, ref spec.AppRef, r *profiles.Pro
 			continue
 		}
 		seen[o.ID()] = so.File
+		if r == nil {
+			// A workload's own document; none for other objects, kata
+			// (not confidential) workloads and workloads whose document
+			// failed (reported above).
+			doc, bound := docs[o.Kind()+"/"+o.Namespace()+"/"+o.Name()]
+			inj.profile = doc
+			if bound {
+				if ps, ok := podSpecOf(o); ok {
+					profiles.PinImages(ps, lock)
+				}
+			}
+		}
 		n, err := inj.inject(o)
 		if err != nil {
 			fe := &spec.FieldError{File: so.File, Msg: err.Error()}
@@ -67,12 +104,25 @@ func renderApp(in *render.Input, rp *apps.Repo, ref spec.AppRef, r *profiles.Pro
 		out = append(out, o)
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, nil, errs
 	}
 	if workloads == 0 {
 		in.Warn(ref.Path()+".source.path", "application %s is confidential but %s holds no kata workload to give init-data to", a.Name, src.Path)
 	}
-	return out, nil
+	return out, docList, nil
+}
+
+// podSpecOf is the pod spec of a workload object.
+func podSpecOf(o manifest.Object) (map[string]any, bool) {
+	path, ok := initdata.PodTemplatePath(o.APIVersion(), o.Kind())
+	if !ok {
+		return nil, false
+	}
+	m := o.Content
+	for _, k := range append(path, "spec") {
+		m, _ = m[k].(map[string]any)
+	}
+	return m, m != nil
 }
 
 // clusterScopedKinds are the cluster-scoped kinds an application commonly

@@ -14,6 +14,7 @@ import (
 	"github.com/cocogen/cocogen/internal/apps"
 	"github.com/cocogen/cocogen/internal/objects"
 	"github.com/cocogen/cocogen/internal/profiles"
+	"github.com/cocogen/cocogen/pkg/imagelock"
 	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
@@ -63,7 +64,13 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 		return nil
 	}
 	rendered := map[string]*profiles.Profile{}
+	workloadProfiles := map[string]bool{}
 	for _, ref := range p.InitDataProfiles() {
+		if ref.Profile.Policy.Profile == spec.PolicyWorkload {
+			// No document of its own: one per workload, below.
+			workloadProfiles[ref.Profile.Name] = true
+			continue
+		}
 		r, err := renderProfile(in, ref, out)
 		if err != nil {
 			if err := collect(err); err != nil {
@@ -74,6 +81,16 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 		rendered[ref.Profile.Name] = r
 	}
 	repo := apps.NewRepo(in.Repo, in.MaxFileBytes)
+	var lock *imagelock.Lock
+	if len(workloadProfiles) > 0 {
+		l, err := profiles.LoadLock(p, in.Repo, in.MaxFileBytes)
+		if err != nil {
+			if err := collect(err); err != nil {
+				return err
+			}
+		}
+		lock = l
+	}
 	for gi := range p.Spec.ClusterGroups {
 		g := &p.Spec.ClusterGroups[gi]
 		for ai := range g.Applications {
@@ -82,11 +99,12 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 				continue
 			}
 			r := rendered[a.Confidential.InitData]
-			if r == nil {
-				continue // its profile failed (reported) or was not rendered
+			bound := workloadProfiles[a.Confidential.InitData]
+			if r == nil && (!bound || lock == nil) {
+				continue // its profile (or the lock) failed (reported) or was not rendered
 			}
 			ref := spec.AppRef{Group: g, App: a, GroupIndex: gi, AppIndex: ai}
-			objs, err := renderApp(in, repo, ref, r)
+			objs, docs, err := renderApp(in, repo, ref, r, lock)
 			if err != nil {
 				if err := collect(err); err != nil {
 					return err
@@ -94,12 +112,26 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 				continue
 			}
 			out.Add(objs...)
+			for _, doc := range docs {
+				addWorkloadFiles(out, g, a, ref, doc)
+			}
 		}
 	}
 	if len(errs) > 0 {
 		return errs
 	}
 	return nil
+}
+
+// addWorkloadFiles writes a workload document's readable files beside the
+// profiles' (<group>/initdata/<profile>/<app>/<kind>-<namespace>-<name>
+// .toml and .rego), so a review sees each workload's policy in plain text.
+func addWorkloadFiles(out *manifest.Set, g *spec.ClusterGroup, a *spec.Application, ref spec.AppRef, doc *profiles.Profile) {
+	kind, rest, _ := strings.Cut(doc.Workload, "/")
+	base := fmt.Sprintf("%s/initdata/%s/%s/%s-%s", g.Dir(), doc.Name(), a.Name, strings.ToLower(kind), strings.ReplaceAll(rest, "/", "-"))
+	origin := manifest.Origin{Spec: ref.Path()}
+	out.AddFile(base+".toml", doc.TOML, origin)
+	out.AddFile(base+".rego", []byte(doc.Policy), origin)
 }
 
 // profileGroups are the groups whose directories get a profile's files and

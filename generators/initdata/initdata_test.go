@@ -527,3 +527,57 @@ func TestHonestPolicyNames(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkloadProfileNeedsTheLock: a workload profile without the image
+// lock, or with an image missing from it, is an input error that names
+// what to run; with the lock each workload gets its own document and its
+// images pinned.
+func TestWorkloadProfileNeedsTheLock(t *testing.T) {
+	doc := patternDoc("      - name: bound\n        policy: {profile: workload}", group("a", "workloads", app("x", "apps/all", "bound")))
+	p := testkit.Load(t, doc)
+	repo := workloadsRepo()
+	_, _, err := generate(t, p, repo)
+	if err == nil || !strings.Contains(err.Error(), "spec.imageLock: no image lock at images.lock.yaml: run `cocogen images lock -f pattern.yaml`") {
+		t.Fatalf("without a lock: %v", err)
+	}
+	repo["images.lock.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: cocogen.dev/v1alpha1\nkind: ImageLock\nplatform: linux/amd64\nimages:\n" +
+		"- reference: quay.io/openshift/origin-hello-openshift\n  digest: sha256:" + strings.Repeat("ab", 32) + "\n  config: {entrypoint: [/hello]}\n")}
+	_, _, err = generate(t, p, repo)
+	if err == nil || !strings.Contains(err.Error(), "images not in the image lock (run cocogen images lock): i") || !strings.Contains(err.Error(), "apps/all/sub/rc.json") {
+		t.Fatalf("with an image missing from the lock: %v", err)
+	}
+	repo["images.lock.yaml"].Data = []byte(strings.Replace(string(repo["images.lock.yaml"].Data), "images:\n", "images:\n- reference: i\n  digest: sha256:"+strings.Repeat("cd", 32)+"\n  config: {}\n", 1))
+	set, _, err := generate(t, p, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annotations := map[string]bool{}
+	for _, name := range []string{"pod", "deploy", "sts", "rc"} {
+		var obj map[string]any
+		for _, o := range set.Objects {
+			if o.Dir == "apps/a/x" && o.Name() == name {
+				obj = o.Content
+			}
+		}
+		if obj == nil {
+			t.Fatalf("no workload %s", name)
+		}
+		ann, _ := initdata.Find([]map[string]any{obj})[0], 0
+		annotations[ann.Value] = true
+		if !strings.Contains(fmt.Sprint(obj), "@sha256:") {
+			t.Errorf("%s: images not pinned: %v", name, obj)
+		}
+	}
+	if len(annotations) != 4 {
+		t.Errorf("%d distinct init-data values for 4 workloads, want one each", len(annotations))
+	}
+	files := 0
+	for _, f := range set.Files {
+		if strings.HasPrefix(f.Path, "a/initdata/bound/x/") {
+			files++
+		}
+	}
+	if files == 0 {
+		t.Error("no readable workload documents under a/initdata/bound/x/")
+	}
+}

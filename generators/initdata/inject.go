@@ -67,6 +67,9 @@ func (in *injector) inject(o manifest.Object) (int, error) {
 	default:
 		return 0, &classError{id: o.ID(), class: rc, group: in.group, want: in.runtimeClass, field: strings.Join(append(slices.Clone(tmplPath), "spec", "runtimeClassName"), ".")}
 	}
+	if in.profile == nil {
+		return 0, nil // a workload profile's document that failed, reported
+	}
 	meta, err := walk(tmpl, []string{"metadata"})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %s: %v", o.ID(), where, err)

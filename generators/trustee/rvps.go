@@ -1,6 +1,8 @@
 package trustee
 
 import (
+	"io/fs"
+
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	appsrepo "github.com/cocogen/cocogen/internal/apps"
+	"github.com/cocogen/cocogen/pkg/imagelock"
 
 	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/release"
@@ -48,11 +53,37 @@ var initDataForms = map[string]struct {
 }
 
 // trustedProfiles builds every profile whose pods the KBS may affirm: all
-// but debug ones, unless the pattern trusts those too.
-func trustedProfiles(p *spec.Pattern) ([]*profiles.Profile, error) {
+// but debug ones, unless the pattern trusts those too. A workload profile
+// contributes the document of each of its workloads, read from the
+// repository as the init-data generator reads them (which reports any
+// problem with them; here a workload that fails is left out).
+func trustedProfiles(p *spec.Pattern, repo fs.FS, limit int64) ([]*profiles.Profile, error) {
 	var out []*profiles.Profile
+	var lock *imagelock.Lock
+	apps := appsrepo.NewRepo(repo, limit)
 	for _, ref := range p.InitDataProfiles() {
 		if ref.Profile.Policy.Profile == spec.PolicyDebug && !p.Spec.Trustee.TrustDebug {
+			continue
+		}
+		if ref.Profile.Policy.Profile == spec.PolicyWorkload {
+			if lock == nil {
+				l, err := profiles.LoadLock(p, repo, limit)
+				if err != nil {
+					continue // reported by the init-data generator
+				}
+				lock = l
+			}
+			for _, u := range p.InitDataUsers(ref.Profile.Name) {
+				objs, err := apps.Load(u.Path()+".source.path", u.App.Source.Path)
+				if err != nil {
+					continue // reported by the init-data generator
+				}
+				for _, w := range profiles.Workloads(u.App, objs) {
+					if doc, err := profiles.BuildWorkload(p, ref, lock, w); err == nil {
+						out = append(out, doc)
+					}
+				}
+			}
 			continue
 		}
 		r, err := profiles.Build(p, ref)
@@ -86,10 +117,14 @@ func initDataValues(p *spec.Pattern, trusted []*profiles.Profile) map[string][]s
 //	init_data_mr_config_id  TDX MRCONFIGID of each trusted profile used on TDX
 //	<name>                  spec.trustee.referenceValues (boot measurements, TCB)
 func ReferenceValues(p *spec.Pattern, line *release.Line) (string, error) {
-	trusted, err := trustedProfiles(p)
+	trusted, err := trustedProfiles(p, nil, 0)
 	if err != nil {
 		return "", err
 	}
+	return referenceValues(p, line, trusted)
+}
+
+func referenceValues(p *spec.Pattern, line *release.Line, trusted []*profiles.Profile) (string, error) {
 	values := map[string][]any{}
 	for _, r := range trusted {
 		for _, tee := range p.ProfileTEEs(r.Name()) {

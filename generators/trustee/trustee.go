@@ -71,7 +71,7 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 	line := release.MustGet(p.Spec.Release)
 	t, lt := &p.Spec.Trustee, &line.Trustee
 	b := &builder{p: p, hub: hub}
-	trusted, err := trustedProfiles(p)
+	trusted, err := trustedProfiles(p, in.Repo, in.MaxFileBytes)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 	if err != nil {
 		return err
 	}
-	rv, err := ReferenceValues(p, line)
+	rv, err := referenceValues(p, line, trusted)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,9 @@ type Profile struct {
 	// ConfigMapName and ConfigMapNamespace place the profile's ConfigMap.
 	ConfigMapName      string
 	ConfigMapNamespace string
+	// Workload is the workload (Kind/namespace/name) a workload
+	// profile's document is bound to; empty for other profiles.
+	Workload string
 }
 
 // Name is the profile's name.
@@ -42,12 +45,19 @@ func (p *Profile) Name() string { return p.Ref.Profile.Name }
 // problems (no KBS URL, an annotation above initdata.MaxAnnotationSize) are
 // *spec.FieldError values.
 func Build(p *spec.Pattern, ref spec.ProfileRef) (*Profile, error) {
+	if ref.Profile.Policy.Profile == spec.PolicyWorkload {
+		return nil, fmt.Errorf("init-data profile %q binds workloads: build each with BuildWorkload", ref.Profile.Name)
+	}
+	return build(p, ref, PolicyOptions(ref.Profile))
+}
+
+func build(p *spec.Pattern, ref spec.ProfileRef, opts policies.Options) (*Profile, error) {
 	prof, path := ref.Profile, ref.Path()
 	kbs := p.InitDataKBS(prof)
 	if kbs.URL == "" {
 		return nil, &spec.FieldError{Path: path + ".kbs.url", Msg: fmt.Sprintf("profile %q has no KBS URL: set it or spec.trustee.url", prof.Name)}
 	}
-	rego, err := policies.Render(PolicyOptions(prof))
+	rego, err := policies.Render(opts)
 	if err != nil {
 		return nil, &spec.FieldError{Path: path + ".policy", Msg: err.Error()}
 	}
@@ -96,8 +106,11 @@ func Build(p *spec.Pattern, ref spec.ProfileRef) (*Profile, error) {
 // PolicyOptions maps a profile's policy settings onto package policies.
 func PolicyOptions(prof *spec.InitDataProfile) policies.Options {
 	profile := policies.Profile(prof.Policy.Profile)
-	if prof.Policy.Profile == spec.PolicyStrictRenamed {
+	switch prof.Policy.Profile {
+	case spec.PolicyStrictRenamed:
 		profile = policies.ExecDeny
+	case spec.PolicyWorkload:
+		profile = policies.Workload
 	}
 	return policies.Options{
 		Profile:     profile,

@@ -94,8 +94,14 @@ func TestGoldenReferenceValues(t *testing.T) {
 				if !strings.Contains(path, "/initdata/") || !strings.HasSuffix(path, ".toml") {
 					continue
 				}
-				name := strings.TrimSuffix(path[strings.LastIndex(path, "/")+1:], ".toml")
-				ref, _ := p.ProfileRef(name)
+				// <group>/initdata/<profile>.toml, or a workload profile's
+				// <group>/initdata/<profile>/<app>/<workload>.toml.
+				_, rest, _ := strings.Cut(path, "/initdata/")
+				name, _, _ := strings.Cut(strings.TrimSuffix(rest, ".toml"), "/")
+				ref, ok := p.ProfileRef(name)
+				if !ok {
+					t.Fatalf("%s: no profile %q", path, name)
+				}
 				parsed, err := initdata.Parse([]byte(doc))
 				if err != nil {
 					t.Fatal(err)

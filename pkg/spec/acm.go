@@ -83,6 +83,8 @@ func validateACM(p *Pattern, v *validator) {
 		pl := &g.Platform
 		if pl.PeerPods != nil && pl.PeerPods.InitData != "" && p.Spec.InitData.Profile(pl.PeerPods.InitData) == nil {
 			v.add(path+".platform.peerPods.initData", "no init-data profile %q (have: %s)", pl.PeerPods.InitData, strings.Join(p.Spec.InitData.profileNames(), ", "))
+		} else if pl.PeerPods != nil && pl.PeerPods.InitData != "" && p.Spec.InitData.Profile(pl.PeerPods.InitData).Policy.Profile == PolicyWorkload {
+			v.add(path+".platform.peerPods.initData", "init-data profile %q binds each workload to its own pod spec, so it cannot be the default of pods without init-data: name an exec-deny profile", pl.PeerPods.InitData)
 		}
 		var region string
 		var tags map[string]string
@@ -130,15 +132,19 @@ func (p *Pattern) PeerPodsInitData(g *ClusterGroup) *InitDataProfile {
 	if pp := g.Platform.PeerPods; pp != nil && pp.InitData != "" {
 		return p.Spec.InitData.Profile(pp.InitData)
 	}
+	// A workload profile has no document of its own (each workload has
+	// one), so it cannot be the default.
 	for i := range g.Applications {
 		if c := g.Applications[i].Confidential; c != nil {
-			if prof := p.Spec.InitData.Profile(c.InitData); prof != nil {
+			if prof := p.Spec.InitData.Profile(c.InitData); prof != nil && prof.Policy.Profile != PolicyWorkload {
 				return prof
 			}
 		}
 	}
-	if len(p.Spec.InitData.Profiles) > 0 {
-		return &p.Spec.InitData.Profiles[0]
+	for i := range p.Spec.InitData.Profiles {
+		if p.Spec.InitData.Profiles[i].Policy.Profile != PolicyWorkload {
+			return &p.Spec.InitData.Profiles[i]
+		}
 	}
 	return nil
 }
@@ -160,7 +166,8 @@ func (p *Pattern) GroupInitDataProfiles(g *ClusterGroup) []*InitDataProfile {
 	}
 	var out []*InitDataProfile
 	for i := range p.Spec.InitData.Profiles {
-		if need[p.Spec.InitData.Profiles[i].Name] {
+		// A workload profile's documents travel on the workloads.
+		if need[p.Spec.InitData.Profiles[i].Name] && p.Spec.InitData.Profiles[i].Policy.Profile != PolicyWorkload {
 			out = append(out, &p.Spec.InitData.Profiles[i])
 		}
 	}

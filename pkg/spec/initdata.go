@@ -69,6 +69,11 @@ const (
 	// PolicyExecDeny denies every agent request not explicitly allowed,
 	// exec included; it does not bind the containers a pod creates.
 	PolicyExecDeny = "exec-deny"
+	// PolicyWorkload binds each confidential workload to its pod spec:
+	// every workload gets its own init-data, whose agent policy lets the
+	// kata agent create only the containers the pod spec declares, from
+	// the images of the image lock (spec.imageLock).
+	PolicyWorkload = "workload"
 	// PolicyStrictRenamed is exec-deny's former name, still accepted with
 	// a warning at every render: it promised more than the policy checks.
 	PolicyStrictRenamed = "strict"
@@ -79,8 +84,8 @@ const (
 
 // AgentPolicy selects the kata agent policy of a profile.
 type AgentPolicy struct {
-	// Profile is exec-deny (default) or debug ("strict" is exec-deny's
-	// former name).
+	// Profile is exec-deny (default), workload or debug ("strict" is
+	// exec-deny's former name).
 	Profile string `json:"profile,omitempty"`
 	// AllowExec lists the exact argv lists `kubectl exec` may run
 	// (exec-deny).
@@ -310,3 +315,6 @@ type AppRef struct {
 func (r AppRef) Path() string {
 	return fmt.Sprintf("spec.clusterGroups[%d].applications[%d]", r.GroupIndex, r.AppIndex)
 }
+
+// DefaultImageLock is the image lock's name beside the pattern.
+const DefaultImageLock = "images.lock.yaml"

@@ -100,8 +100,8 @@ func (v *validator) initDataProfile(p *Pattern, prof *InitDataProfile, path stri
 	if !slices.Contains(initdata.Algorithms, prof.Algorithm) {
 		v.add(path+".algorithm", "unknown algorithm %q (want %s)", prof.Algorithm, strings.Join(initdata.Algorithms, ", "))
 	}
-	if pol := prof.Policy; pol.Profile != PolicyExecDeny && pol.Profile != PolicyStrictRenamed && pol.Profile != PolicyDebug {
-		v.add(path+".policy.profile", "unknown policy profile %q (want %s or %s)", pol.Profile, PolicyExecDeny, PolicyDebug)
+	if pol := prof.Policy; pol.Profile != PolicyExecDeny && pol.Profile != PolicyWorkload && pol.Profile != PolicyStrictRenamed && pol.Profile != PolicyDebug {
+		v.add(path+".policy.profile", "unknown policy profile %q (want %s, %s or %s)", pol.Profile, PolicyExecDeny, PolicyWorkload, PolicyDebug)
 	}
 	if line, ok := release.Get(p.Spec.Release); ok {
 		v.initDataOnLine(p, line, prof, path)

@@ -125,6 +125,9 @@ func parse(name, rel string, data []byte, opts LoadOptions, repo *Repository) (*
 		p.Spec.Release = opts.Release
 	}
 	p.Default()
+	if p.Spec.ImageLock == "" {
+		p.Spec.ImageLock = path.Join(path.Dir(rel), DefaultImageLock)
+	}
 	if errs := p.Validate(); len(errs) > 0 {
 		for _, e := range errs {
 			e.File = name

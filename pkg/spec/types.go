@@ -47,6 +47,10 @@ type PatternSpec struct {
 	ACM ACM `json:"acm"`
 	// SecretScan tunes the scan of the rendered output for credentials.
 	SecretScan SecretScan `json:"secretScan,omitempty"`
+	// ImageLock is the image lock (written by `cocogen images lock`) that
+	// workload agent policies are generated from, a repository path.
+	// Default: images.lock.yaml beside the pattern.
+	ImageLock string `json:"imageLock,omitempty"`
 }
 
 // SecretScan tunes the credential scan of everything cocogen renders: a

@@ -40,6 +40,9 @@ func (p *Pattern) Validate() ErrorList {
 	}
 	v.repoURL("spec.source.repoURL", s.Source.RepoURL, true)
 	v.relPath("spec.source.renderedPath", s.Source.RenderedPath)
+	if s.ImageLock != "" {
+		v.relPath("spec.imageLock", s.ImageLock)
+	}
 	v.dnsLabel("spec.argocd.namespace", s.ArgoCD.Namespace)
 	for i, a := range s.SecretScan.Allow {
 		path := fmt.Sprintf("spec.secretScan.allow[%d]", i)

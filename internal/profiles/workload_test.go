@@ -1,4 +1,4 @@
-package imagelock_test
+package profiles_test
 
 import (
 	"path/filepath"
@@ -6,19 +6,21 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/internal/testkit"
 	"github.com/cocogen/cocogen/pkg/imagelock"
+	"github.com/cocogen/cocogen/pkg/spec"
 )
 
-// TestImagesOfAzureSimple: the confidential workloads of the bundled
-// example, and not the kata or standard ones that run the same image.
-func TestImagesOfAzureSimple(t *testing.T) {
-	res := testkit.Render(t, testkit.LoadFile(t, filepath.Join(testkit.Root(t), "fixtures", "azure-simple", "pattern.yaml")))
-	var objs []map[string]any
-	for _, o := range res.Set.Objects {
-		objs = append(objs, o.Content)
+// TestWorkloadImagesOfAzureSimple: the images of the bundled example's
+// confidential workloads, and not of the kata or standard ones that run
+// the same image.
+func TestWorkloadImagesOfAzureSimple(t *testing.T) {
+	p := testkit.LoadFile(t, filepath.Join(testkit.Root(t), "fixtures", "azure-simple", "pattern.yaml"))
+	got, err := profiles.WorkloadImages(p, testkit.Repo(t), spec.DefaultMaxInputBytes)
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := imagelock.Images(objs)
 	want := []imagelock.Use{
 		{Reference: "quay.io/openshift/origin-hello-openshift:4.16", Where: "Deployment/hello-openshift-confidential/hello-openshift containers hello-openshift"},
 		{Reference: "registry.access.redhat.com/ubi9/ubi-minimal:9.5", Where: "Pod/kbs-access/kbs-access containers app"},
