@@ -30,39 +30,49 @@ func show(v any) string {
 
 // ExplainCreateContainer compares a CreateContainerRequest (as the agent
 // hands it to the policy) with the expected container it is meant to be
-// (the one with its container type and name) and returns the first
-// difference, in the order rego/exec-deny.rego's container_matches checks
-// them; ok is false when the request matches or no container is meant.
+// (the one whose identity annotations it matches best) and returns the
+// first difference, in the order rego/exec-deny.rego's container_matches
+// checks them; ok is false when the request matches.
 func ExplainCreateContainer(containers []Container, req map[string]any) (Mismatch, bool) {
+	m, _, differs := explainCreate(containers, req)
+	return m, differs
+}
+
+// explainCreate also returns the expected container compared with.
+func explainCreate(containers []Container, req map[string]any) (Mismatch, *Container, bool) {
 	oci, _ := req["OCI"].(map[string]any)
 	ann, _ := oci["Annotations"].(map[string]any)
-	ctype, _ := ann["io.kubernetes.cri.container-type"].(string)
-	cname, _ := ann["io.kubernetes.cri.container-name"].(string)
-	var c *Container
+	var best *Container
+	bestMisses := -1
 	for i := range containers {
-		if containers[i].Type == ctype && (ctype == "sandbox" || containers[i].Name == cname) {
-			c = &containers[i]
+		// The container type decides first (a pause container is never
+		// meant for a container request), then the fewest differences.
+		misses := 0
+		for key, re := range containers[i].Annotations {
+			if v, _ := ann[key].(string); !regexp.MustCompile(re).MatchString(v) {
+				misses++
+				if re == "^sandbox$" || re == "^container$" {
+					misses += 100
+				}
+			}
+		}
+		if bestMisses < 0 || misses < bestMisses {
+			best, bestMisses = &containers[i], misses
 		}
 	}
-	if c == nil {
-		var names []string
-		for _, x := range containers {
-			names = append(names, x.Type+"/"+x.Name)
+	if best == nil {
+		return Mismatch{Field: "OCI.Annotations", Got: ann, Expected: "a container of the pod"}, nil, true
+	}
+	m, differs := explainContainer(best, oci)
+	return m, best, differs
+}
+
+func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
+	ann, _ := oci["Annotations"].(map[string]any)
+	for _, key := range slices.Sorted(maps_keys(anyMap(c.Annotations))) {
+		if v, _ := ann[key].(string); !regexp.MustCompile(c.Annotations[key]).MatchString(v) {
+			return Mismatch{"OCI.Annotations[" + key + "]", v, "a value matching " + c.Annotations[key]}, true
 		}
-		return Mismatch{Field: "OCI.Annotations[io.kubernetes.cri.container-name]", Got: ctype + "/" + cname, Expected: "one of " + strings.Join(names, ", ")}, true
-	}
-	str := func(k string) string { s, _ := ann[k].(string); return s }
-	if c.SandboxName != "" && str("io.kubernetes.cri.sandbox-name") != c.SandboxName {
-		return Mismatch{"OCI.Annotations[io.kubernetes.cri.sandbox-name]", str("io.kubernetes.cri.sandbox-name"), c.SandboxName}, true
-	}
-	if c.SandboxName == "" && !regexp.MustCompile(c.SandboxNameRegex).MatchString(str("io.kubernetes.cri.sandbox-name")) {
-		return Mismatch{"OCI.Annotations[io.kubernetes.cri.sandbox-name]", str("io.kubernetes.cri.sandbox-name"), "a name matching " + c.SandboxNameRegex}, true
-	}
-	if c.Namespace != "" && str("io.kubernetes.cri.sandbox-namespace") != c.Namespace {
-		return Mismatch{"OCI.Annotations[io.kubernetes.cri.sandbox-namespace]", str("io.kubernetes.cri.sandbox-namespace"), c.Namespace}, true
-	}
-	if c.Type == "container" && str("io.kubernetes.cri.image-name") != c.Image {
-		return Mismatch{"OCI.Annotations[io.kubernetes.cri.image-name]", str("io.kubernetes.cri.image-name"), c.Image}, true
 	}
 	proc, _ := oci["Process"].(map[string]any)
 	p := c.Process
@@ -206,17 +216,13 @@ func Explain(policy, kind string, req map[string]any) (Explanation, error) {
 	out := Explanation{Kind: kind}
 	switch kind {
 	case "CreateContainerRequest":
-		m, differs := ExplainCreateContainer(containers, req)
+		m, c, differs := explainCreate(containers, req)
 		out.Allowed = !differs
 		if differs {
 			out.Mismatch = &m
 		}
-		oci, _ := req["OCI"].(map[string]any)
-		ann, _ := oci["Annotations"].(map[string]any)
-		for _, c := range containers {
-			if c.Type == ann["io.kubernetes.cri.container-type"] && (c.Type == "sandbox" || c.Name == ann["io.kubernetes.cri.container-name"]) {
-				out.Container = c.Source
-			}
+		if c != nil {
+			out.Container = c.Source
 		}
 	case "ExecProcessRequest":
 		raw, _ := json.Marshal(data["exec_process"])
@@ -291,4 +297,12 @@ func explainExec(p Process, proc map[string]any) (Mismatch, bool) {
 		return Mismatch{fmt.Sprintf("process.Env[%d]", i), e, "one of " + show(p.Env) + " or a match of the allowed patterns"}, true
 	}
 	return Mismatch{}, false
+}
+
+func anyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -369,7 +369,7 @@ func TestExecDenyDecisions(t *testing.T) {
 // containers.
 func withContainers(o Options) Options {
 	if o.Profile == Workload {
-		o.Containers = []Container{{Type: "sandbox", SandboxName: "pod", Namespace: "default", Process: Process{Args: []string{"/pause"}, Cwd: "/"}}}
+		o.Containers = []Container{{Type: "sandbox", Annotations: map[string]string{"io.kubernetes.cri.container-type": "^sandbox$"}, Process: Process{Args: []string{"/pause"}, Cwd: "/"}}}
 	}
 	return o
 }

@@ -138,6 +138,13 @@ func TestRegorusAgreesWithOPA(t *testing.T) {
 		pod := podOf(t, dir)
 		variants["workload "+dir] = Options{Profile: Workload, Containers: containersOf(t, dir), Probes: Probes(pod)}
 	}
+	crio := DefaultSettings()
+	crio.Runtime = RuntimeCRIO
+	crioContainers, err := Containers(podOf(t, "state/execprocess"), kataLock(t), crio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants["workload cri-o state/execprocess"] = Options{Profile: Workload, Containers: crioContainers, Probes: Probes(podOf(t, "state/execprocess"))}
 	for _, name := range slices.Sorted(maps.Keys(variants)) {
 		t.Run(name, func(t *testing.T) {
 			policy := renderT(t, variants[name])

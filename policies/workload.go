@@ -45,15 +45,12 @@ type Container struct {
 	Type string `json:"type"`
 	// Name is the container's name ("" for the pause container).
 	Name string `json:"name"`
-	// SandboxName is the pod's name, or SandboxNameRegex its generated
-	// name's form.
-	SandboxName      string `json:"sandbox_name"`
-	SandboxNameRegex string `json:"sandbox_name_regex"`
-	Namespace        string `json:"namespace"`
-	// Image is the image name annotation expected ("" for the pause
-	// container, whose image the node chooses).
-	Image   string  `json:"image"`
-	Process Process `json:"process"`
+	// Annotations are the container's identity as the container runtime
+	// writes it into the OCI spec: annotation key -> anchored regex its
+	// value must match (container type and name, pod name and
+	// namespace, image). The keys depend on the runtime (Settings.Runtime).
+	Annotations map[string]string `json:"annotations"`
+	Process     Process           `json:"process"`
 	// Source is where the container comes from in the pod spec (for
 	// explanations).
 	Source string `json:"source"`
@@ -94,7 +91,17 @@ type Settings struct {
 	EnvRegexes []string
 	// DefaultNamespace is a pod's namespace when its manifest names none.
 	DefaultNamespace string
+	// Runtime is the node's container runtime, which decides the
+	// annotations a container's identity is read from: RuntimeContainerd
+	// or RuntimeCRIO.
+	Runtime string
 }
+
+// Container runtimes (release.Cluster.ContainerRuntime).
+const (
+	RuntimeContainerd = "containerd"
+	RuntimeCRIO       = "cri-o"
+)
 
 // DefaultSettings are containerd's and kubelet's conventions, as kata
 // 3.25.0's genpolicy-settings.json records them.
@@ -129,7 +136,63 @@ func DefaultSettings() Settings {
 			`^` + svc + `_PORT=(tcp|udp)://` + ip + `:` + port + `$`,
 		},
 		DefaultNamespace: "default",
+		Runtime:          RuntimeContainerd,
 	}
+}
+
+// identity is what names a container: its type and name, the pod's name
+// (a regex body, for generated names) and namespace ("" for any), and
+// for a container the image reference as the pod spec (rendered) writes
+// it and as the runtime names it.
+type identity struct {
+	ctype, name, podRegex, namespace, image, imageName string
+}
+
+// annotations are the identity's annotation checks for the runtime:
+//   - containerd (pkg/cri annotations, as kata's genpolicy reads them):
+//     io.kubernetes.cri.container-type, .container-name, .sandbox-name,
+//     .sandbox-namespace, .image-name (name@digest, tag dropped);
+//   - CRI-O (cri-o v1.32.0 internal/factory/container/container.go and
+//     server/sandbox_run_linux.go, pkg/annotations): io.kubernetes.cri-o.
+//     ContainerType; for the pause container KubeName (the pod) and
+//     Namespace; for a container Name, "k8s_<container>_<pod>_<namespace>
+//     _<uid>_<attempt>" (SetNameAndID), and Image, the image the pod spec
+//     names (kubelet's UserSpecifiedImage); SandboxName,
+//     "k8s_<pod>_<namespace>_<uid>_<attempt>" (lib/sandbox/builder.go),
+//     on both.
+func (id identity) annotations(runtime string) map[string]string {
+	exact := func(s string) string { return "^" + regexp.QuoteMeta(s) + "$" }
+	ns := regexp.QuoteMeta(id.namespace)
+	if id.namespace == "" {
+		ns = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+	}
+	m := map[string]string{}
+	switch runtime {
+	case RuntimeCRIO:
+		const uidAttempt = "_[0-9a-f-]+_[0-9]+$"
+		m["io.kubernetes.cri-o.ContainerType"] = exact(id.ctype)
+		m["io.kubernetes.cri-o.SandboxName"] = "^k8s_" + id.podRegex + "_" + ns + uidAttempt
+		if id.ctype == "sandbox" {
+			m["io.kubernetes.cri-o.KubeName"] = "^" + id.podRegex + "$"
+			if id.namespace != "" {
+				m["io.kubernetes.cri-o.Namespace"] = exact(id.namespace)
+			}
+		} else {
+			m["io.kubernetes.cri-o.Name"] = "^k8s_" + regexp.QuoteMeta(id.name) + "_" + id.podRegex + "_" + ns + uidAttempt
+			m["io.kubernetes.cri-o.Image"] = exact(id.image)
+		}
+	default:
+		m["io.kubernetes.cri.container-type"] = exact(id.ctype)
+		m["io.kubernetes.cri.sandbox-name"] = "^" + id.podRegex + "$"
+		if id.namespace != "" {
+			m["io.kubernetes.cri.sandbox-namespace"] = exact(id.namespace)
+		}
+		if id.ctype == "container" {
+			m["io.kubernetes.cri.container-name"] = exact(id.name)
+			m["io.kubernetes.cri.image-name"] = exact(id.imageName)
+		}
+	}
+	return m
 }
 
 // generatedNameChars are the characters the API server appends to a
@@ -190,14 +253,14 @@ func Probes(pod Pod) []Probe {
 // container, then the init containers and containers in order. Every
 // image must be in the lock; an error names the ones that are not.
 func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) {
-	base := Container{Namespace: pod.Namespace, SandboxName: pod.Name}
+	podRegex := regexp.QuoteMeta(pod.Name)
 	if pod.Name == "" && pod.GenerateName != "" {
-		base.SandboxName = ""
-		base.SandboxNameRegex = "^" + generatedPrefix(pod.GenerateName) + generatedNameChars + "$"
+		podRegex = generatedPrefix(pod.GenerateName) + generatedNameChars
 		if strings.HasSuffix(pod.GenerateName, "[0-9]+") {
-			base.SandboxNameRegex = "^" + pod.GenerateName + "$" // a StatefulSet's ordinal
+			podRegex = pod.GenerateName // a StatefulSet's ordinal
 		}
 	}
+	base := Container{}
 	podSC, _ := pod.Spec["securityContext"].(map[string]any)
 	sysctls := map[string]string{}
 	for k, v := range s.RuntimeSysctls {
@@ -211,6 +274,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 
 	pause := base
 	pause.Type = "sandbox"
+	pause.Annotations = identity{ctype: "sandbox", podRegex: podRegex, namespace: pod.Namespace}.annotations(s.Runtime)
 	pause.Source = "the pause container (spec.securityContext, the runtime's defaults)"
 	pause.Sysctls = sysctls
 	uid, gid := s.PauseUID, s.PauseGID
@@ -238,6 +302,8 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 			if err != nil {
 				return nil, err
 			}
+			ctr.Annotations = identity{ctype: "container", name: ctr.Name, podRegex: podRegex, namespace: pod.Namespace,
+				image: pinnedReference(locked), imageName: imageName(locked)}.annotations(s.Runtime)
 			ctr.Source = fmt.Sprintf("spec.%s[%d] (%s, image %s)", field, i, ctr.Name, image)
 			out = append(out, ctr)
 		}
@@ -252,7 +318,6 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 	out := base
 	out.Type = "container"
 	out.Name, _ = c["name"].(string)
-	out.Image = imageName(im)
 	out.Sysctls = sysctls
 	sc, _ := c["securityContext"].(map[string]any)
 
@@ -295,6 +360,15 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 	out.Process = Process{Args: argv, Env: env, EnvRegexes: regexes, Cwd: cwd, UID: uid, GID: gid, AdditionalGIDs: groups,
 		Capabilities: caps, NoNewPrivileges: nnp, Terminal: tty}
 	return out, nil
+}
+
+// pinnedReference is the image as cocogen renders it in the pod spec:
+// the reference, with the locked digest appended unless it has one.
+func pinnedReference(im *imagelock.Image) string {
+	if strings.Contains(im.Reference, "@") {
+		return im.Reference
+	}
+	return im.Reference + "@" + im.Digest
 }
 
 // imageName is the image name annotation the runtime sets for the image

@@ -359,3 +359,72 @@ func TestExplainExecAgreesWithTheRules(t *testing.T) {
 		t.Fatal("no exec cases")
 	}
 }
+
+// crioRequest rewrites a containerd CreateContainerRequest of kata's test
+// data into the annotations CRI-O writes for the same container (cri-o
+// v1.32.0 internal/factory/container/container.go: Name
+// k8s_<container>_<pod>_<namespace>_<uid>_<attempt>, SandboxName
+// k8s_<pod>_<namespace>_<uid>_<attempt>, Image as the pod spec names it,
+// ContainerType).
+func crioRequest(t *testing.T, req map[string]any, image string) map[string]any {
+	t.Helper()
+	out := deepCopyJSON(t, req)
+	ann := out["OCI"].(map[string]any)["Annotations"].(map[string]any)
+	get := func(k string) string { s, _ := ann[k].(string); return s }
+	pod, ns, uid := get("io.kubernetes.cri.sandbox-name"), get("io.kubernetes.cri.sandbox-namespace"), get("io.kubernetes.cri.sandbox-uid")
+	crio := map[string]any{
+		"io.kubernetes.cri-o.ContainerType": get("io.kubernetes.cri.container-type"),
+		"io.kubernetes.cri-o.SandboxName":   strings.Join([]string{"k8s", pod, ns, uid, "0"}, "_"),
+		"io.kubernetes.cri-o.Name":          strings.Join([]string{"k8s", get("io.kubernetes.cri.container-name"), pod, ns, uid, "0"}, "_"),
+		"io.kubernetes.cri-o.Image":         image,
+		"io.container.manager":              "cri-o",
+	}
+	out["OCI"].(map[string]any)["Annotations"] = crio
+	return out
+}
+
+// TestWorkloadOnCRIO: the policy for a CRI-O node (both release lines run
+// OpenShift) reads a container's identity from CRI-O's annotations.
+func TestWorkloadOnCRIO(t *testing.T) {
+	dir := "createcontainer/env_vars"
+	s := DefaultSettings()
+	s.Runtime = RuntimeCRIO
+	pod := podOf(t, dir)
+	containers, err := Containers(pod, kataLock(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := renderT(t, Options{Profile: Workload, Containers: containers})
+	e := newEngine(t, policy, "CreateContainerRequest")
+	var base map[string]any
+	for _, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+		if c.Allowed {
+			base = c.Request
+		}
+	}
+	image := "ghcr.io/burgerdev/weird-images/gid:latest@sha256:bdbb485bb9e3baf381a2957b9369b6051c6113097a5f8dcee27faff17624a2c0"
+	req := crioRequest(t, base, image)
+	if ok, err := e.decide("CreateContainerRequest", req); err != nil || !ok {
+		m, _ := ExplainCreateContainer(containers, req)
+		t.Fatalf("the CRI-O request is denied (%v): %s", err, m)
+	}
+	// The containerd form of the same request is not a CRI-O node's.
+	if ok, _ := e.decide("CreateContainerRequest", base); ok {
+		t.Error("a request with containerd's annotations passes the CRI-O policy")
+	}
+	for field, change := range map[string]func(ann map[string]any){
+		"OCI.Annotations[io.kubernetes.cri-o.Image]": func(ann map[string]any) { ann["io.kubernetes.cri-o.Image"] = strings.Replace(image, "bdbb", "bdbc", 1) },
+		"OCI.Annotations[io.kubernetes.cri-o.Name]": func(ann map[string]any) {
+			ann["io.kubernetes.cri-o.Name"] = strings.Replace(ann["io.kubernetes.cri-o.Name"].(string), "_gid_", "_gie_", 1)
+		},
+	} {
+		r := deepCopyJSON(t, req)
+		change(r["OCI"].(map[string]any)["Annotations"].(map[string]any))
+		if ok, _ := e.decide("CreateContainerRequest", r); ok {
+			t.Errorf("%s changed: still allowed", field)
+		}
+		if m, differs := ExplainCreateContainer(containers, r); !differs || m.Field != field {
+			t.Errorf("%s changed: explanation %v", field, m)
+		}
+	}
+}

@@ -153,6 +153,10 @@ var gitOps = Subscription{
 // credentials_controller.go) and agree with OpenShift's 1.13
 // documentation.
 var sharedCluster = Cluster{
+	// Both lines run on OpenShift, whose only container runtime is CRI-O
+	// (OpenShift 4.19 ships CRI-O 1.32; annotation keys and name formats
+	// from cri-o v1.32.0 pkg/annotations and internal/factory/container).
+	ContainerRuntime:      "cri-o",
 	KataRuntimeClass:      "kata",
 	PeerPodsRuntimeClass:  "kata-remote",
 	BareMetalRuntimeClass: "kata-cc",

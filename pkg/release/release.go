@@ -165,6 +165,10 @@ type CatalogSource struct {
 
 // Cluster is how a line's cluster operators take their inputs.
 type Cluster struct {
+	// ContainerRuntime is the nodes' container runtime ("cri-o" or
+	// "containerd"), which decides the OCI annotations a container's
+	// identity reaches the kata agent in (workload policies check them).
+	ContainerRuntime string
 	// KataRuntimeClass is the runtime class every KataConfig creates: kata
 	// VMs on the node, not confidential.
 	KataRuntimeClass string

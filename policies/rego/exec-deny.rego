@@ -264,41 +264,13 @@ container_bound(req) if {
 
 container_matches(c, oci) if {
 	ann := object.get(oci, "Annotations", {})
-	object.get(ann, "io.kubernetes.cri.container-type", "") == c.type
-	sandbox_name_matches(c, object.get(ann, "io.kubernetes.cri.sandbox-name", ""))
-	namespace_matches(c.namespace, object.get(ann, "io.kubernetes.cri.sandbox-namespace", ""))
-	container_identity_matches(c, ann)
+	every key, re in c.annotations {
+		regex.match(re, object.get(ann, key, ""))
+	}
 	process_matches(c.process, object.get(oci, "Process", {}))
 	every k, v in object.get(oci, ["Linux", "Sysctl"], {}) {
 		c.sysctls[k] == v
 	}
-}
-
-# A pod whose manifest names no namespace may run in any. (A rule needs a
-# body for regorus, the agent's engine: no bare `f("", _)` facts.)
-namespace_matches(want, _) if want == ""
-
-namespace_matches(want, ns) if {
-	want != ""
-	ns == want
-}
-
-sandbox_name_matches(c, name) if {
-	c.sandbox_name != ""
-	name == c.sandbox_name
-}
-
-sandbox_name_matches(c, name) if {
-	c.sandbox_name == ""
-	regex.match(c.sandbox_name_regex, name)
-}
-
-container_identity_matches(c, _) if c.type == "sandbox"
-
-container_identity_matches(c, ann) if {
-	c.type == "container"
-	object.get(ann, "io.kubernetes.cri.container-name", "") == c.name
-	object.get(ann, "io.kubernetes.cri.image-name", "") == c.image
 }
 
 process_matches(p, proc) if {

@@ -6,7 +6,10 @@
 # configuration, no loopback networking, stdin and logs as configured),
 # and, for CreateContainerRequest, that the container is one the pod spec
 # declares: the pause container or a named container of the pod, in the
-# pod's namespace, with the image (pinned by the image lock), arguments,
+# pod's namespace (read from the annotations the node's container runtime
+# writes: CRI-O's io.kubernetes.cri-o.* on OpenShift, containerd's
+# io.kubernetes.cri.* elsewhere), with the image (pinned by the image
+# lock), arguments,
 # environment, working directory, user and groups, capabilities,
 # privilege escalation, terminal and sysctls cocogen derived from the pod
 # spec and the image (policy_data.containers).
