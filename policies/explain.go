@@ -199,7 +199,10 @@ func PolicyData(policy string) (map[string]any, error) {
 
 // Explain reads a CreateContainerRequest or ExecProcessRequest against a
 // workload policy and says whether its data allows the request and, if
-// not, the first field that differs, with the expected value.
+// not, the first field that differs, with the expected value. An exec is
+// further bound to the container the sandbox state recorded for its
+// container id, which Explain cannot see: it names the container the
+// probe belongs to (Container), which the id must be.
 func Explain(policy, kind string, req map[string]any) (Explanation, error) {
 	data, err := PolicyData(policy)
 	if err != nil {

@@ -59,6 +59,13 @@ default OnlineCPUMemRequest := true
 
 default RemoveContainerRequest := true
 
+# A removed container's state goes with it (the workload profile records
+# containers; without the record an exec could name the id again).
+RemoveContainerRequest := {"allowed": true, "ops": [{"op": "remove", "path": concat("", ["/pstate/", key])}]} if {
+	key := container_state_key(object.get(input, "container_id", ""))
+	data.pstate[key]
+}
+
 default RemoveStaleVirtiofsShareMountsRequest := true
 
 default SignalProcessRequest := true
@@ -236,6 +243,20 @@ sandbox_storage_allowed(s) if {
 # - no capability from policy_data.create_container.forbidden_capabilities
 #   in any capability set (these allow escaping into the VM).
 CreateContainerRequest if {
+	create_container_safe
+	policy_data.create_container.bind_containers == false
+}
+
+# The workload profile also records which expected container the new
+# container is (policy state, an RFC 6902 op the agent applies to its
+# data), so that an exec is bound to the container it runs in.
+CreateContainerRequest := {"allowed": true, "ops": container_state_ops(object.get(input, "container_id", ""), i)} if {
+	create_container_safe
+	policy_data.create_container.bind_containers == true
+	i := bound_container(input)
+}
+
+create_container_safe if {
 	oci := object.get(input, "OCI", null)
 	is_object(oci)
 	no_oci_hooks(oci)
@@ -243,7 +264,6 @@ CreateContainerRequest if {
 	is_null(object.get(input, "string_user", null))
 	object.get(input, "sandbox_pidns", false) == false
 	capabilities_allowed(object.get(oci, ["Process", "Capabilities"], null))
-	container_bound(input)
 }
 
 # ---------------------------------------------------------------------------
@@ -254,13 +274,17 @@ CreateContainerRequest if {
 # pod spec and the image lock: the pause container, then each container.
 # ---------------------------------------------------------------------------
 
-container_bound(_) if policy_data.create_container.bind_containers == false
+# The first expected container the request matches (two identical
+# containers are one as far as the policy can tell).
+bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI)})
 
-container_bound(req) if {
-	policy_data.create_container.bind_containers == true
-	some c in policy_data.containers
-	container_matches(c, req.OCI)
-}
+# The state key of a container id; ids holding JSON-pointer syntax ("/",
+# "~") have none, so their requests are refused.
+container_state_key(id) := concat("", ["container_", id]) if regex.match("^[A-Za-z0-9_.-]+$", id)
+
+container_state_ops(id, _) := [] if id == ""
+
+container_state_ops(id, i) := [{"op": "add", "path": concat("", ["/pstate/", container_state_key(id)]), "value": i}] if id != ""
 
 container_matches(c, oci) if {
 	ann := object.get(oci, "Annotations", {})
@@ -341,6 +365,8 @@ ExecProcessRequest if {
 	proc := object.get(input, "process", {})
 	some probe in policy_data.exec_process.probes
 	object.get(proc, "Args", []) == probe.args
+	# In the container the probe belongs to, as recorded at its creation.
+	data.pstate[container_state_key(object.get(input, "container_id", ""))] == probe.container
 	exec_matches(policy_data.containers[probe.container].process, proc)
 	is_null(object.get(input, "string_user", null))
 }

@@ -12,7 +12,10 @@
 # lock), arguments,
 # environment, working directory, user and groups, capabilities,
 # privilege escalation, terminal and sysctls cocogen derived from the pod
-# spec and the image (policy_data.containers).
+# spec and the image (policy_data.containers). Each created container is
+# recorded in the agent's policy state (data.pstate, by container id), so
+# an exec runs only a probe's argv in the container the probe belongs to,
+# and a removed container's record goes with it.
 #
 # What it does NOT check yet: mounts and storages (which host paths and
 # volumes a container gets), devices, masked and read-only paths, and the
