@@ -83,6 +83,9 @@ func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
 		return Mismatch{"OCI.Process.Cwd", cwd, p.Cwd}, true
 	}
 	user, _ := proc["User"].(map[string]any)
+	if p.AnyUser {
+		user = map[string]any{"UID": float64(p.UID), "GID": float64(p.GID), "AdditionalGids": anyList(p.AdditionalGIDs)}
+	}
 	if n := number(user["UID"]); n != float64(p.UID) {
 		return Mismatch{"OCI.Process.User.UID", n, p.UID}, true
 	}
@@ -306,6 +309,14 @@ func anyMap(m map[string]string) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		out[k] = v
+	}
+	return out
+}
+
+func anyList(gids []uint32) []any {
+	out := make([]any, len(gids))
+	for i, g := range gids {
+		out[i] = float64(g)
 	}
 	return out
 }

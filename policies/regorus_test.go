@@ -138,8 +138,7 @@ func TestRegorusAgreesWithOPA(t *testing.T) {
 		pod := podOf(t, dir)
 		variants["workload "+dir] = Options{Profile: Workload, Containers: containersOf(t, dir), Probes: Probes(pod)}
 	}
-	crio := DefaultSettings()
-	crio.Runtime = RuntimeCRIO
+	crio := SettingsFor(RuntimeCRIO)
 	crioContainers, err := Containers(podOf(t, "state/execprocess"), kataLock(t), crio)
 	if err != nil {
 		t.Fatal(err)

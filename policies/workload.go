@@ -1,11 +1,15 @@
 package policies
 
 import (
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 
 	"github.com/cocogen/cocogen/pkg/imagelock"
 	"github.com/cocogen/cocogen/pkg/initdata"
@@ -70,31 +74,43 @@ type Process struct {
 	UID            uint32   `json:"uid"`
 	GID            uint32   `json:"gid"`
 	AdditionalGIDs []uint32 `json:"additional_gids"`
+	// AnyUser leaves the user and groups unbound (a pause container whose
+	// image the node chooses, when the pod sets no user).
+	AnyUser bool `json:"any_user"`
 	// Capabilities is the bounding, effective and permitted set.
 	Capabilities    []string `json:"capabilities"`
 	NoNewPrivileges bool     `json:"no_new_privileges"`
 	Terminal        bool     `json:"terminal"`
 }
 
-// Settings are the runtime conventions the policy data is derived with.
+// Settings are the runtime conventions the policy data is derived with
+// (settings/settings.json, with a drop-in per container runtime; see
+// settings/README.md for their sources).
 type Settings struct {
-	DefaultCaps, PrivilegedCaps []string
-	// DefaultEnv is the environment of an image config without Env.
-	DefaultEnv []string
-	// PauseArgs, PauseUID, PauseGID are the pause container's process.
-	PauseArgs          []string
-	PauseUID, PauseGID uint32
-	// RuntimeSysctls are the sysctls the runtime gives every container.
-	RuntimeSysctls map[string]string
-	// EnvRegexes are environment entries the runtime may add to any
-	// container (service links, HOSTNAME).
-	EnvRegexes []string
-	// DefaultNamespace is a pod's namespace when its manifest names none.
-	DefaultNamespace string
 	// Runtime is the node's container runtime, which decides the
 	// annotations a container's identity is read from: RuntimeContainerd
 	// or RuntimeCRIO.
-	Runtime string
+	Runtime string `json:"runtime"`
+	// DefaultNamespace is a pod's namespace when its manifest names none.
+	DefaultNamespace            string   `json:"default_namespace"`
+	DefaultCaps, PrivilegedCaps []string `json:"-"`
+	// DefaultEnv is the environment of an image config without Env.
+	DefaultEnv []string `json:"default_env"`
+	// Pause is the pause container's process.
+	Pause PauseSettings `json:"pause"`
+	// RuntimeSysctls are the sysctls the runtime gives every container.
+	RuntimeSysctls map[string]string `json:"runtime_sysctls"`
+	// EnvRegexes are environment entries the runtime may add to any
+	// container (service links, HOSTNAME).
+	EnvRegexes []string `json:"env_regexes"`
+}
+
+// PauseSettings are the pause container's process.
+type PauseSettings struct {
+	Args    []string `json:"args"`
+	UID     uint32   `json:"uid"`
+	GID     uint32   `json:"gid"`
+	AnyUser bool     `json:"any_user"`
 }
 
 // Container runtimes (release.Cluster.ContainerRuntime).
@@ -103,41 +119,46 @@ const (
 	RuntimeCRIO       = "cri-o"
 )
 
-// DefaultSettings are containerd's and kubelet's conventions, as kata
-// 3.25.0's genpolicy-settings.json records them.
-func DefaultSettings() Settings {
-	const ip = `(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])`
-	const port = `[0-9]{1,5}`
-	const svc = `[A-Z](?:[A-Z0-9_]{0,61}[A-Z0-9])?`
-	return Settings{
-		DefaultCaps: []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
-			"CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"},
-		PrivilegedCaps: []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
-			"CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-			"CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-			"CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-			"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG",
-			"CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"},
-		// containerd pkg/oci defaultUnixEnv.
-		DefaultEnv: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		PauseArgs:  []string{"/pause"},
-		// The pause image (registry.k8s.io/pause) runs as 65535:65535.
-		PauseUID: 65535, PauseGID: 65535,
-		RuntimeSysctls: map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"},
-		EnvRegexes: []string{
-			`^HOSTNAME=[a-zA-Z0-9_.\-]+$`,
-			`^` + svc + `_PORT_` + port + `_(TCP|UDP)=(tcp|udp)://` + ip + `:` + port + `$`,
-			`^` + svc + `_PORT_` + port + `_(TCP|UDP)_PROTO=(tcp|udp)$`,
-			`^` + svc + `_PORT_` + port + `_(TCP|UDP)_PORT=` + port + `$`,
-			`^` + svc + `_PORT_` + port + `_(TCP|UDP)_ADDR=` + ip + `$`,
-			`^` + svc + `_SERVICE_HOST=` + ip + `$`,
-			`^` + svc + `_SERVICE_PORT=` + port + `$`,
-			`^` + svc + `_SERVICE_PORT_[a-zA-Z0-9_.\-]+=` + port + `$`,
-			`^` + svc + `_PORT=(tcp|udp)://` + ip + `:` + port + `$`,
-		},
-		DefaultNamespace: "default",
-		Runtime:          RuntimeContainerd,
+//go:embed settings/settings.json
+var baseSettings []byte
+
+//go:embed settings/cri-o.json
+var crioDropIn []byte
+
+// DefaultSettings are containerd's and kubelet's conventions.
+func DefaultSettings() Settings { return SettingsFor(RuntimeContainerd) }
+
+// SettingsFor are the conventions of a container runtime: the base
+// settings with the runtime's drop-in applied.
+func SettingsFor(runtime string) Settings {
+	doc := baseSettings
+	if runtime == RuntimeCRIO {
+		patch, err := jsonpatch.DecodePatch(crioDropIn)
+		if err != nil {
+			panic(fmt.Sprintf("policies: settings/cri-o.json: %v", err)) // embedded, tested
+		}
+		if doc, err = patch.Apply(doc); err != nil {
+			panic(fmt.Sprintf("policies: settings/cri-o.json: %v", err))
+		}
 	}
+	var raw struct {
+		Settings
+		DefaultCaps    []string          `json:"default_caps"`
+		PrivilegedCaps []string          `json:"privileged_caps"`
+		Placeholders   map[string]string `json:"placeholders"`
+	}
+	if err := json.Unmarshal(doc, &raw); err != nil {
+		panic(fmt.Sprintf("policies: settings: %v", err)) // embedded, tested
+	}
+	s := raw.Settings
+	s.DefaultCaps, s.PrivilegedCaps = raw.DefaultCaps, raw.PrivilegedCaps
+	for i, re := range s.EnvRegexes {
+		for name, value := range raw.Placeholders {
+			re = strings.ReplaceAll(re, "$("+name+")", value)
+		}
+		s.EnvRegexes[i] = re
+	}
+	return s
 }
 
 // identity is what names a container: its type and name, the pod's name
@@ -277,15 +298,17 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	pause.Annotations = identity{ctype: "sandbox", podRegex: podRegex, namespace: pod.Namespace}.annotations(s.Runtime)
 	pause.Source = "the pause container (spec.securityContext, the runtime's defaults)"
 	pause.Sysctls = sysctls
-	uid, gid := s.PauseUID, s.PauseGID
+	uid, gid := s.Pause.UID, s.Pause.GID
+	_, userSet := intField(podSC, "runAsUser")
 	if v, ok := intField(podSC, "runAsUser"); ok {
 		uid = v
 	}
 	if v, ok := intField(podSC, "runAsGroup"); ok {
 		gid = v
 	}
-	pause.Process = Process{Args: s.PauseArgs, Env: s.DefaultEnv, Cwd: "/", UID: uid, GID: gid,
-		AdditionalGIDs: additional(gid, podSC), Capabilities: s.DefaultCaps, NoNewPrivileges: true, EnvRegexes: []string{}}
+	pause.Process = Process{Args: s.Pause.Args, Env: s.DefaultEnv, Cwd: "/", UID: uid, GID: gid,
+		AdditionalGIDs: additional(gid, podSC), Capabilities: s.DefaultCaps, NoNewPrivileges: true, EnvRegexes: []string{},
+		AnyUser: s.Pause.AnyUser && !userSet}
 	out := []Container{pause}
 
 	var missing []string

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -365,7 +366,7 @@ func TestExplainExecAgreesWithTheRules(t *testing.T) {
 }
 
 // crioRequest rewrites a containerd CreateContainerRequest of kata's test
-// data into the annotations CRI-O writes for the same container (cri-o
+// data into what CRI-O gives the same container: its annotations (cri-o
 // v1.32.0 internal/factory/container/container.go: Name
 // k8s_<container>_<pod>_<namespace>_<uid>_<attempt>, SandboxName
 // k8s_<pod>_<namespace>_<uid>_<attempt>, Image as the pod spec names it,
@@ -384,6 +385,16 @@ func crioRequest(t *testing.T, req map[string]any, image string) map[string]any 
 		"io.container.manager":              "cri-o",
 	}
 	out["OCI"].(map[string]any)["Annotations"] = crio
+	// CRI-O's default capabilities (cri-o v1.32.0 internal/config/
+	// capabilities), where containerd gives more.
+	var caps []any
+	for _, c := range SettingsFor(RuntimeCRIO).DefaultCaps {
+		caps = append(caps, c)
+	}
+	pc := out["OCI"].(map[string]any)["Process"].(map[string]any)["Capabilities"].(map[string]any)
+	for _, set := range []string{"Bounding", "Effective", "Permitted"} {
+		pc[set] = caps
+	}
 	return out
 }
 
@@ -391,8 +402,7 @@ func crioRequest(t *testing.T, req map[string]any, image string) map[string]any 
 // OpenShift) reads a container's identity from CRI-O's annotations.
 func TestWorkloadOnCRIO(t *testing.T) {
 	dir := "createcontainer/env_vars"
-	s := DefaultSettings()
-	s.Runtime = RuntimeCRIO
+	s := SettingsFor(RuntimeCRIO)
 	pod := podOf(t, dir)
 	containers, err := Containers(pod, kataLock(t), s)
 	if err != nil {
@@ -429,6 +439,33 @@ func TestWorkloadOnCRIO(t *testing.T) {
 		}
 		if m, differs := ExplainCreateContainer(containers, r); !differs || m.Field != field {
 			t.Errorf("%s changed: explanation %v", field, m)
+		}
+	}
+}
+
+// TestSettingsDropIns: the base settings are containerd's; the CRI-O
+// drop-in changes the runtime, capabilities and pause process only, and
+// every placeholder is expanded.
+func TestSettingsDropIns(t *testing.T) {
+	base, crio := DefaultSettings(), SettingsFor(RuntimeCRIO)
+	if base.Runtime != RuntimeContainerd || crio.Runtime != RuntimeCRIO {
+		t.Fatalf("runtimes %q and %q", base.Runtime, crio.Runtime)
+	}
+	if len(base.DefaultCaps) != 14 || len(crio.DefaultCaps) != 9 || slices.Contains(crio.DefaultCaps, "CAP_NET_RAW") {
+		t.Errorf("default capabilities: containerd %v, CRI-O %v", base.DefaultCaps, crio.DefaultCaps)
+	}
+	if !slices.Equal(base.Pause.Args, []string{"/pause"}) || !slices.Equal(crio.Pause.Args, []string{"/usr/bin/pod"}) || !crio.Pause.AnyUser || base.Pause.AnyUser {
+		t.Errorf("pause: containerd %+v, CRI-O %+v", base.Pause, crio.Pause)
+	}
+	if !slices.Equal(base.EnvRegexes, crio.EnvRegexes) || !slices.Equal(base.PrivilegedCaps, crio.PrivilegedCaps) {
+		t.Error("the CRI-O drop-in changed more than it says")
+	}
+	for _, re := range base.EnvRegexes {
+		if strings.Contains(re, "$(") {
+			t.Errorf("placeholder left in %s", re)
+		}
+		if _, err := regexp.Compile(re); err != nil {
+			t.Error(err)
 		}
 	}
 }

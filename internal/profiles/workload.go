@@ -115,9 +115,7 @@ func LoadLock(p *spec.Pattern, repo fs.FS, limit int64) (*imagelock.Lock, error)
 // workload. Images missing from the lock are an input error at the
 // workload's file, naming them and the command that fixes it.
 func BuildWorkload(p *spec.Pattern, ref spec.ProfileRef, lock *imagelock.Lock, w Workload) (*Profile, error) {
-	settings := policies.DefaultSettings()
-	settings.Runtime = p.Line().Cluster.ContainerRuntime
-	containers, err := policies.Containers(w.Pod, lock, settings)
+	containers, err := policies.Containers(w.Pod, lock, policies.SettingsFor(p.Line().Cluster.ContainerRuntime))
 	if err != nil {
 		return nil, &spec.FieldError{File: w.File, Msg: fmt.Sprintf("%s: %v", w.ID, err)}
 	}

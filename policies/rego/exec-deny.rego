@@ -300,11 +300,7 @@ container_matches(c, oci) if {
 process_matches(p, proc) if {
 	object.get(proc, "Args", []) == p.args
 	object.get(proc, "Cwd", "") == p.cwd
-	# Protobuf's JSON leaves zero values out: an absent id is 0.
-	user := object.get(proc, "User", {})
-	object.get(user, "UID", 0) == p.uid
-	object.get(user, "GID", 0) == p.gid
-	sort(as_list(object.get(user, "AdditionalGids", []))) == p.additional_gids
+	user_matches(p, object.get(proc, "User", {}))
 	object.get(proc, "NoNewPrivileges", false) == p.no_new_privileges
 	object.get(proc, "Terminal", false) == p.terminal
 	every e in as_list(object.get(proc, "Env", [])) {
@@ -314,6 +310,16 @@ process_matches(p, proc) if {
 }
 
 env_allowed(p, e) if e in p.env
+
+user_matches(p, _) if p.any_user == true
+
+# Protobuf's JSON leaves zero values out: an absent id is 0.
+user_matches(p, user) if {
+	p.any_user == false
+	object.get(user, "UID", 0) == p.uid
+	object.get(user, "GID", 0) == p.gid
+	sort(as_list(object.get(user, "AdditionalGids", []))) == p.additional_gids
+}
 
 env_allowed(p, e) if matches_any(p.env_regexes, e)
 
