@@ -480,50 +480,56 @@ func fieldValue(pod Pod, path string) (string, bool) {
 	return "", false
 }
 
-// user is the container's uid, gid and additional gids: the security
-// context's, else the image user's (resolved in its /etc/passwd), plus
+// user is the container's uid, gid and additional gids, as containerd
+// derives them (pkg/oci WithUser, WithAdditionalGIDs; genpolicy src/pod.rs
+// and registry.rs at kata 3.25.0): the uid is the image user's (a number,
+// or a name looked up in the image's /etc/passwd; the group part of
+// "user:group" is not used, as in genpolicy), replaced by runAsUser; the
+// gid is the uid's /etc/passwd group (else 0), replaced by runAsGroup; the
+// additional gids are the gid, the /etc/group groups listing the user,
 // fsGroup and supplementalGroups.
 func user(im *imagelock.Image, podSC, sc map[string]any) (uint32, uint32, []uint32) {
 	var uid, gid uint32
-	userName := ""
 	if u := im.Config.User; u != "" {
-		name, group, _ := strings.Cut(u, ":")
+		name, _, _ := strings.Cut(u, ":")
 		if n, err := strconv.ParseUint(name, 10, 32); err == nil {
 			uid = uint32(n)
 		} else {
-			userName = name
 			for _, rec := range im.Users {
 				if rec.Name == name {
 					uid = rec.UID
 				}
 			}
 		}
-		_ = group
 	}
-	if v, ok := intField(podSC, "runAsUser"); ok {
-		uid = v
+	for _, m := range []map[string]any{podSC, sc} {
+		if v, ok := intField(m, "runAsUser"); ok {
+			uid = v
+		}
 	}
-	if v, ok := intField(sc, "runAsUser"); ok {
-		uid = v
-	}
-	gidSet := false
+	userName := ""
 	for _, rec := range im.Users {
 		if rec.UID == uid {
-			gid, gidSet = rec.GID, true
-			if userName == "" {
-				userName = rec.Name
-			}
+			gid, userName = rec.GID, rec.Name
 			break
 		}
 	}
-	if v, ok := intField(podSC, "runAsGroup"); ok {
-		gid, gidSet = v, true
+	for _, m := range []map[string]any{podSC, sc} {
+		if v, ok := intField(m, "runAsGroup"); ok {
+			gid = v
+		}
 	}
-	if v, ok := intField(sc, "runAsGroup"); ok {
-		gid, gidSet = v, true
+	gids := additional(gid, podSC)
+	if userName != "" {
+		for _, g := range im.Groups {
+			if slices.Contains(g.Members, userName) {
+				gids = append(gids, g.GID)
+			}
+		}
+		slices.Sort(gids)
+		gids = slices.Compact(gids)
 	}
-	_ = gidSet
-	return uid, gid, additional(gid, podSC)
+	return uid, gid, gids
 }
 
 // additional is the additional gids: the primary gid, fsGroup and

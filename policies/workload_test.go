@@ -469,3 +469,30 @@ func TestSettingsDropIns(t *testing.T) {
 		}
 	}
 }
+
+// TestUserFromImageAndSecurityContext: the uid, gid and additional gids
+// as containerd derives them from the image and the security contexts.
+func TestUserFromImageAndSecurityContext(t *testing.T) {
+	im := &imagelock.Image{
+		Config: imagelock.Config{User: "app:ignored"},
+		Users:  []imagelock.User{{Name: "root", UID: 0, GID: 0}, {Name: "app", UID: 1001, GID: 1002}},
+		Groups: []imagelock.Group{{Name: "wheel", GID: 10, Members: []string{"app"}}, {Name: "other", GID: 20, Members: []string{"root"}}},
+	}
+	for name, tc := range map[string]struct {
+		podSC, sc     map[string]any
+		uid, gid      uint32
+		additionalIDs []uint32
+	}{
+		"image user by name":     {nil, nil, 1001, 1002, []uint32{10, 1002}},
+		"runAsUser to root":      {nil, map[string]any{"runAsUser": 0.0}, 0, 0, []uint32{0, 20}},
+		"pod runAsGroup":         {map[string]any{"runAsGroup": 5.0}, nil, 1001, 5, []uint32{5, 10}},
+		"container over pod":     {map[string]any{"runAsUser": 0.0}, map[string]any{"runAsUser": 1001.0}, 1001, 1002, []uint32{10, 1002}},
+		"fsGroup, supplementals": {map[string]any{"fsGroup": 7.0, "supplementalGroups": []any{8.0, 7.0}}, nil, 1001, 1002, []uint32{7, 8, 10, 1002}},
+		"unknown uid":            {nil, map[string]any{"runAsUser": 4242.0}, 4242, 0, []uint32{0}},
+	} {
+		uid, gid, gids := user(im, tc.podSC, tc.sc)
+		if uid != tc.uid || gid != tc.gid || !slices.Equal(gids, tc.additionalIDs) {
+			t.Errorf("%s: %d %d %v, want %d %d %v", name, uid, gid, gids, tc.uid, tc.gid, tc.additionalIDs)
+		}
+	}
+}
