@@ -250,11 +250,29 @@ CreateContainerRequest if {
 # The workload profile also records which expected container the new
 # container is (policy state, an RFC 6902 op the agent applies to its
 # data), so that an exec is bound to the container it runs in.
-CreateContainerRequest := {"allowed": true, "ops": container_state_ops(object.get(input, "container_id", ""), i)} if {
+CreateContainerRequest := {"allowed": true, "ops": array.concat(container_state_ops(object.get(input, "container_id", ""), i), netns_ops)} if {
 	create_container_safe
 	policy_data.create_container.bind_containers == true
 	i := bound_container(input)
+	netns_ops := network_namespace_ops(network_namespace(input.OCI))
 }
+
+# Every container of a sandbox joins the network namespace the first one
+# joined (none counts as one): the first records it in the policy state.
+network_namespace(oci) := object.get(nets[0], "Path", "") if {
+	nets := [ns | some ns in as_list(object.get(oci, ["Linux", "Namespaces"], [])); ns.Type == "network"]
+	count(nets) == 1
+}
+
+network_namespace(oci) := "" if {
+	count([ns | some ns in as_list(object.get(oci, ["Linux", "Namespaces"], [])); ns.Type == "network"]) == 0
+}
+
+network_namespace_ops(path) := [{"op": "add", "path": "/pstate/network_namespace", "value": path}] if {
+	is_null(object.get(data.pstate, "network_namespace", null))
+}
+
+network_namespace_ops(path) := [] if data.pstate.network_namespace == path
 
 create_container_safe if {
 	oci := object.get(input, "OCI", null)

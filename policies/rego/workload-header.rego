@@ -9,17 +9,16 @@
 # pod's namespace (read from the annotations the node's container runtime
 # writes: CRI-O's io.kubernetes.cri-o.* on OpenShift, containerd's
 # io.kubernetes.cri.* elsewhere), with the image (pinned by the image
-# lock), arguments,
-# environment, working directory, user and groups, capabilities,
-# privilege escalation, terminal and sysctls cocogen derived from the pod
-# spec and the image (policy_data.containers). Each created container is
-# recorded in the agent's policy state (data.pstate, by container id), so
-# an exec runs only a probe's argv in the container the probe belongs to,
-# and a removed container's record goes with it.
+# lock), arguments, environment, working directory, user and groups,
+# capabilities, privilege escalation, terminal and sysctls cocogen derived
+# from the pod spec and the image (policy_data.containers). Each created
+# container is recorded in the agent's policy state (data.pstate, by
+# container id), so an exec runs only a probe's argv in the container the
+# probe belongs to, and a removed container's record goes with it; every
+# container joins the network namespace the first one joined.
 #
 # What it does NOT check yet: mounts and storages (which host paths and
-# volumes a container gets), devices, masked and read-only paths, and the
-# network namespace a container joins. Environment values the pod spec
-# cannot know (Secret values, service links, resource quantities) are
-# matched by name or form, never by value.
+# volumes a container gets), devices, and masked and read-only paths.
+# Environment values the pod spec cannot know (Secret values, service
+# links, resource quantities) are matched by name or form, never by value.
 #
