@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/spec"
 )
 
@@ -68,34 +67,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitInvalid
 }
 
-// usageError marks errors caused by how cocogen was called or by bad input
-// that is not a pattern (e.g. an annotation to decode); exit code 2.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-// internalError is a failure that is not the input's: exit code 1.
-type internalError struct{ err error }
-
-func (e internalError) Error() string { return e.err.Error() }
-func (e internalError) Unwrap() error { return e.err }
-
-// classify marks an error a command returns: input errors (a pattern
-// problem, a refused destination, a usage error) stay as they are, the
-// rest is internal.
-func classify(err error) error {
-	if err == nil || spec.IsInvalid(err) || errors.As(err, new(usageError)) || errors.As(err, new(*manifest.RefusedError)) {
-		return err
-	}
-	return internalError{err}
-}
-
-// runE wraps a command's body so that its errors are classified.
-func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error { return classify(fn(cmd, args)) }
-}
-
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cocogen",
@@ -122,44 +93,4 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newRenderCmd(), newInitDataCmd(), newSecretsCmd(), newKRMCmd(), newCMPCmd(), newDiffCmd(), newImagesCmd(), newPolicyCmd(), newVersionCmd())
 	return root
-}
-
-// version is the module version and the VCS revision the binary was built
-// from, as the Go toolchain recorded them.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := info.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	var rev, modified string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = "+dirty"
-			}
-		}
-	}
-	if rev == "" {
-		rev = "unknown"
-	}
-	return fmt.Sprintf("%s (revision %s%s, %s)", v, rev, modified, info.GoVersion)
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print cocogen's version and the revision it was built from",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "cocogen "+version())
-			return nil
-		},
-	}
 }

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/policies"
 )
 
@@ -44,15 +39,19 @@ policy's data (the tests hold it to the policy's own decisions); the agent
 decides with the policy. Exit status 1 when a request is denied.`,
 		Args: cobra.ExactArgs(2),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			policyText, err := readPolicy(args[0])
+			policyData, err := os.ReadFile(args[0])
 			if err != nil {
-				return err
+				return usageError{err}
+			}
+			policyText, err := policies.PolicyIn(policyData)
+			if err != nil {
+				return usageError{fmt.Errorf("%s: %w", args[0], err)}
 			}
 			reqData, err := os.ReadFile(args[1])
 			if err != nil {
 				return usageError{err}
 			}
-			requests, err := readRequests(reqData, kind)
+			requests, err := policies.ReadRequests(reqData, kind)
 			if err != nil {
 				return usageError{fmt.Errorf("%s: %w", args[1], err)}
 			}
@@ -91,68 +90,4 @@ decides with the policy. Exit status 1 when a request is denied.`,
 	}
 	cmd.Flags().StringVar(&kind, "kind", "CreateContainerRequest", "kind of a single request (ignored for the agent's log)")
 	return cmd
-}
-
-// readPolicy returns the policy text in a file: a .rego, or init-data in
-// any form initdata decode reads.
-func readPolicy(file string) (string, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return "", usageError{err}
-	}
-	if bytes.Contains(data, []byte("\npackage agent_policy")) || bytes.HasPrefix(data, []byte("package agent_policy")) {
-		return string(data), nil
-	}
-	doc := data
-	if _, err := initdata.Parse(data); err != nil {
-		ann, err := initdata.ValueIn(data, "")
-		if err != nil {
-			return "", usageError{fmt.Errorf("%s: neither a policy nor init-data: %w", file, err)}
-		}
-		if doc, err = initdata.Decode(ann); err != nil {
-			return "", usageError{fmt.Errorf("%s: %w", file, err)}
-		}
-	}
-	parsed, err := initdata.Parse(doc)
-	if err != nil {
-		return "", usageError{fmt.Errorf("%s: %w", file, err)}
-	}
-	policy, ok := parsed.Data[initdata.DataPolicy]
-	if !ok {
-		return "", usageError{fmt.Errorf("%s: the init-data holds no policy.rego", file)}
-	}
-	return policy, nil
-}
-
-type loggedRequest struct {
-	Kind    string         `json:"kind"`
-	Request map[string]any `json:"request"`
-}
-
-// readRequests reads one request (of kind) or the agent's policy log.
-func readRequests(data []byte, kind string) ([]loggedRequest, error) {
-	var one map[string]any
-	if err := json.Unmarshal(data, &one); err == nil {
-		if k, ok := one["kind"].(string); ok {
-			if r, ok := one["request"].(map[string]any); ok {
-				return []loggedRequest{{Kind: k, Request: r}}, nil
-			}
-		}
-		return []loggedRequest{{Kind: kind, Request: one}}, nil
-	}
-	var out []loggedRequest
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var r loggedRequest
-		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Kind == "" {
-			return nil, fmt.Errorf("line %d: neither a request nor an agent policy log entry {\"kind\", \"request\"}", n)
-		}
-		out = append(out, r)
-	}
-	return out, sc.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 
 	argo "github.com/cocogen/cocogen/internal/argoapp"
@@ -154,18 +155,8 @@ func syncPolicy(sp *spec.SyncPolicy) *argo.SyncPolicy {
 	return out
 }
 
+// ignoreDifferences copies the pattern's entries (the same type) so the
+// Application does not share the pattern's slices.
 func ignoreDifferences(in []spec.IgnoreDifference) []argo.ResourceIgnoreDifferences {
-	var out []argo.ResourceIgnoreDifferences
-	for _, d := range in {
-		out = append(out, argo.ResourceIgnoreDifferences{
-			Group:                 d.Group,
-			Kind:                  d.Kind,
-			Name:                  d.Name,
-			Namespace:             d.Namespace,
-			JSONPointers:          d.JSONPointers,
-			JQPathExpressions:     d.JQPathExpressions,
-			ManagedFieldsManagers: d.ManagedFieldsManagers,
-		})
-	}
-	return out
+	return slices.Clone(in)
 }

@@ -1,5 +1,7 @@
 package spec
 
+import "github.com/cocogen/cocogen/internal/argoapp"
+
 // APIVersion and Kind identify a cocogen pattern document.
 const (
 	APIVersion = "cocogen.dev/v1alpha1"
@@ -349,16 +351,9 @@ type Retry struct {
 	MaxDuration string `json:"maxDuration,omitempty"`
 }
 
-// IgnoreDifference mirrors Argo CD's ResourceIgnoreDifferences.
-type IgnoreDifference struct {
-	Group                 string   `json:"group,omitempty"`
-	Kind                  string   `json:"kind"`
-	Name                  string   `json:"name,omitempty"`
-	Namespace             string   `json:"namespace,omitempty"`
-	JSONPointers          []string `json:"jsonPointers,omitempty"`
-	JQPathExpressions     []string `json:"jqPathExpressions,omitempty"`
-	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
-}
+// IgnoreDifference is Argo CD's ResourceIgnoreDifferences (its fields as
+// cocogen writes them, internal/argoapp), copied into the Application.
+type IgnoreDifference = argoapp.ResourceIgnoreDifferences
 
 // Confidential says how an application's pods run confidentially.
 type Confidential struct {
