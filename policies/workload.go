@@ -31,8 +31,10 @@ import (
 
 // Pod is a pod (or pod template) to bind a policy to.
 type Pod struct {
-	// Name of the pod; GenerateName when the name is generated.
-	Name, GenerateName string
+	// Name of the pod; GenerateName when the API server generates it
+	// (a prefix). NamePattern, when set, is the regex (unanchored) of the
+	// names a controller gives its pods, and wins over both.
+	Name, GenerateName, NamePattern string
 	// Namespace where it runs; empty (a manifest without one) allows
 	// any. cocogen's rendered workloads always name theirs.
 	Namespace string
@@ -221,27 +223,6 @@ func (id identity) annotations(runtime string) map[string]string {
 // GENERATE_NAME_SUFFIX_REGEX at kata 3.25.0 takes any number of them).
 const generatedNameChars = "[bcdfghjklmnpqrstvwxz2456789]+"
 
-// generatedPrefix quotes a generateName for a regex, keeping the
-// patterns PodFromObject puts in it for the controllers' own parts.
-func generatedPrefix(prefix string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(prefix, "[")
-		if i < 0 {
-			b.WriteString(regexp.QuoteMeta(prefix))
-			return b.String()
-		}
-		j := strings.Index(prefix[i:], "]+")
-		if j < 0 {
-			b.WriteString(regexp.QuoteMeta(prefix))
-			return b.String()
-		}
-		b.WriteString(regexp.QuoteMeta(prefix[:i]))
-		b.WriteString(prefix[i : i+j+2])
-		prefix = prefix[i+j+2:]
-	}
-}
-
 // Probe is an exec probe: the argv the kubelet runs, and the index in
 // Containers' result of the container it runs in.
 type Probe struct {
@@ -275,11 +256,11 @@ func Probes(pod Pod) []Probe {
 // image must be in the lock; an error names the ones that are not.
 func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) {
 	podRegex := regexp.QuoteMeta(pod.Name)
-	if pod.Name == "" && pod.GenerateName != "" {
-		podRegex = generatedPrefix(pod.GenerateName) + generatedNameChars
-		if strings.HasSuffix(pod.GenerateName, "[0-9]+") {
-			podRegex = pod.GenerateName // a StatefulSet's ordinal
-		}
+	switch {
+	case pod.NamePattern != "":
+		podRegex = pod.NamePattern
+	case pod.Name == "" && pod.GenerateName != "":
+		podRegex = regexp.QuoteMeta(pod.GenerateName) + generatedNameChars
 	}
 	base := Container{}
 	podSC, _ := pod.Spec["securityContext"].(map[string]any)
@@ -651,14 +632,14 @@ func PodFromObject(obj map[string]any, configMaps map[string]map[string]string) 
 	case "Deployment", "DeploymentConfig":
 		// <name>-<pod-template-hash>-<suffix> (the ReplicaSet's name is
 		// <name>-<hash>).
-		pod.GenerateName = name + "-" + generatedNameChars + "-"
+		pod.NamePattern = regexp.QuoteMeta(name+"-") + generatedNameChars + "-" + generatedNameChars
 	case "CronJob":
 		// <name>-<scheduled time>-<suffix>.
-		pod.GenerateName = name + "-[0-9]+-"
+		pod.NamePattern = regexp.QuoteMeta(name+"-") + "[0-9]+-" + generatedNameChars
 	case "StatefulSet":
-		pod.GenerateName = name + "-[0-9]+"
+		pod.NamePattern = regexp.QuoteMeta(name+"-") + "[0-9]+"
 	default:
-		pod.GenerateName = name + "-"
+		pod.NamePattern = regexp.QuoteMeta(name+"-") + generatedNameChars
 	}
 	return pod, true
 }

@@ -494,3 +494,52 @@ func TestUserFromImageAndSecurityContext(t *testing.T) {
 		}
 	}
 }
+
+// FuzzContainers: any workload object (from a repository cocogen does not
+// trust) gives a policy or an error, never a panic, and the policy
+// compiles.
+func FuzzContainers(f *testing.F) {
+	for _, dir := range []string{"createcontainer/env_vars", "createcontainer/security_context/supplemental_groups", "state/execprocess", "state/execprocessdeployment"} {
+		data, err := os.ReadFile(filepath.Join(fixturesDir, dir, "pod.yaml"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		objs, err := manifest.ReadStream(data)
+		if err != nil {
+			f.Fatal(err)
+		}
+		raw, _ := json.Marshal(objs[0])
+		f.Add(raw)
+	}
+	lock := kataLock(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		obj, err := manifest.DecodeJSON(raw)
+		if err != nil {
+			return
+		}
+		pod, ok := PodFromObject(obj, nil)
+		if !ok {
+			return
+		}
+		for _, s := range []Settings{DefaultSettings(), SettingsFor(RuntimeCRIO)} {
+			containers, err := Containers(pod, lock, s)
+			if err != nil {
+				continue
+			}
+			text, err := Render(Options{Profile: Workload, Containers: containers, Probes: Probes(pod)})
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			if _, err := PolicyData(text); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range containers {
+				for _, re := range c.Annotations {
+					if _, err := regexp.Compile(re); err != nil {
+						t.Fatalf("annotation regex %q: %v", re, err)
+					}
+				}
+			}
+		}
+	})
+}
