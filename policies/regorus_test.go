@@ -9,6 +9,7 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -205,4 +206,40 @@ func TestRegorusHarnessTellsEnginesApart(t *testing.T) {
 	if reg.Error == "" && reg.Allowed != nil && *reg.Allowed == opa {
 		t.Fatalf("OPA and regorus 0.2.8 both say allowed=%v: the harness does not reach the engine that differs", opa)
 	}
+}
+
+// TestRegorusLoadsEveryGoldenPolicy: every agent policy the golden trees
+// ship (exec-deny, debug and workload policies, as users deploy them)
+// loads in the regorus of each release line and answers a request.
+func TestRegorusLoadsEveryGoldenPolicy(t *testing.T) {
+	bin := harness(t)
+	var files []string
+	err := filepath.WalkDir(filepath.Join("..", "fixtures"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".rego") && strings.Contains(path, string(filepath.Separator)+"expected"+string(filepath.Separator)) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no golden policy found")
+	}
+	for _, file := range files {
+		text, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, engine := range regorusEngines {
+			got := evalRegorus(t, bin, engine, string(text), [][]agentRequest{{{Kind: "GetOOMEventRequest", Input: map[string]any{}}}})
+			if r := got[0].Results[0]; r.Error != "" || r.Allowed == nil || !*r.Allowed {
+				t.Errorf("%s with regorus (%s): %+v", file, engine, r)
+			}
+		}
+	}
+	t.Logf("%d golden policies load in both regorus versions", len(files))
 }
