@@ -64,7 +64,57 @@ func explainCreate(containers []Container, req map[string]any) (Mismatch, *Conta
 		return Mismatch{Field: "OCI.Annotations", Got: ann, Expected: "a container of the pod"}, nil, true
 	}
 	m, differs := explainContainer(best, oci)
+	if !differs {
+		m, differs = explainDevices(best, req)
+	}
 	return m, best, differs
+}
+
+// vfioPrefix is where passthrough devices appear (policy_data.
+// create_container.vfio_prefix).
+const vfioPrefix = "/dev/vfio/devices/vfio"
+
+var (
+	cdiKey   = regexp.MustCompile(`^cdi\.k8s\.io/vfio[0-9]+$`)
+	cdiValue = regexp.MustCompile(`^nvidia\.com/gpu=[0-9]+$`)
+)
+
+// explainDevices mirrors devices_match: the CDI annotations and VFIO
+// devices of the container's GPUs.
+func explainDevices(c *Container, req map[string]any) (Mismatch, bool) {
+	oci, _ := req["OCI"].(map[string]any)
+	ann, _ := oci["Annotations"].(map[string]any)
+	cdi := map[string]string{}
+	for k, v := range ann {
+		if strings.HasPrefix(k, "cdi.k8s.io/") {
+			cdi[k], _ = v.(string)
+		}
+	}
+	if len(cdi) != c.GPUs {
+		return Mismatch{"OCI.Annotations[cdi.k8s.io/*]", len(cdi), fmt.Sprintf("%d CDI annotations, one per GPU the pod spec asks for", c.GPUs)}, true
+	}
+	for _, k := range slices.Sorted(maps_keys(anyMap(cdi))) {
+		if !cdiKey.MatchString(k) || !cdiValue.MatchString(cdi[k]) {
+			return Mismatch{"OCI.Annotations[" + k + "]", cdi[k], "cdi.k8s.io/vfio<n>: nvidia.com/gpu=<n>"}, true
+		}
+	}
+	var vfio []string
+	for _, d := range list(req["devices"]) {
+		dm, _ := d.(map[string]any)
+		if p, _ := dm["container_path"].(string); strings.HasPrefix(p, vfioPrefix) {
+			vfio = append(vfio, p)
+		}
+	}
+	distinct := slices.Compact(slices.Sorted(slices.Values(vfio)))
+	if len(vfio) != 0 && len(vfio) != c.GPUs || len(distinct) != len(vfio) {
+		return Mismatch{"devices", vfio, fmt.Sprintf("none (cold-plugged) or %d distinct VFIO devices", c.GPUs)}, true
+	}
+	for _, p := range vfio {
+		if cdi["cdi.k8s.io/vfio"+strings.TrimPrefix(p, vfioPrefix)] == "" {
+			return Mismatch{"devices", p, "a device named by a CDI annotation"}, true
+		}
+	}
+	return Mismatch{}, false
 }
 
 func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {

@@ -193,6 +193,9 @@ func policyData(profile Profile, allowedExec [][]string, allowLogs, allowStdin b
 		// into the VM or read other containers' memory.
 		"create_container": map[string]any{
 			"bind_containers": false,
+			// Where VFIO passthrough devices appear in a container (kata
+			// 3.25.0 genpolicy-settings.json devices.vfio.device_path).
+			"vfio_prefix": "/dev/vfio/devices/vfio",
 			"forbidden_capabilities": []string{
 				"CAP_BPF",
 				"CAP_DAC_READ_SEARCH",

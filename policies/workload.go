@@ -60,6 +60,9 @@ type Container struct {
 	// Source is where the container comes from in the pod spec (for
 	// explanations).
 	Source string `json:"source"`
+	// GPUs is the number of passthrough GPUs its resource limits ask for
+	// (nvidia.com/pgpu, as genpolicy reads them), 0 for the pause container.
+	GPUs int `json:"gpus"`
 	// Sysctls are the sysctls the container may be given.
 	Sysctls map[string]string `json:"sysctls"`
 }
@@ -359,6 +362,11 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 	nnp := false
 	if v, ok := sc["allowPrivilegeEscalation"].(bool); ok && !v {
 		nnp = true
+	}
+	resources, _ := c["resources"].(map[string]any)
+	limits, _ := resources["limits"].(map[string]any)
+	if n, ok := toUint(limits["nvidia.com/pgpu"]); ok {
+		out.GPUs = int(n)
 	}
 	tty, _ := c["tty"].(bool)
 	out.Process = Process{Args: argv, Env: env, EnvRegexes: regexes, Cwd: cwd, UID: uid, GID: gid, AdditionalGIDs: groups,

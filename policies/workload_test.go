@@ -102,7 +102,6 @@ func workloadPolicy(t testing.TB, dir string) string {
 var knownMismatches = func() map[string]string {
 	const (
 		mounts      = "mounts are not checked yet (a cgroup mount option kata refuses)"
-		devices     = "devices and CDI annotations are not checked yet"
 		imageName   = "kata's test request carries no io.kubernetes.cri.image-name annotation, which containerd always sets and cocogen requires: the image is the container's identity"
 		noContainer = "the exec is in a container whose creation the policy refused above (its request lacks the image name), so the sandbox state records no such container"
 		pinned      = "cocogen pins a tag to the locked digest (the workload is rendered with reference@digest); kata's request names the tag"
@@ -120,9 +119,6 @@ var knownMismatches = func() map[string]string {
 		"state/execprocessdeployment#0":                          pinned,
 		"state/execprocess#2":                                    noContainer,
 		"state/execprocessdeployment#1":                          noContainer,
-	}
-	for _, i := range []int{1, 2, 3, 4, 5, 6, 7, 9, 10} {
-		m[fmt.Sprintf("createcontainer/gpu_vfio_cdi#%d", i)] = devices
 	}
 	return m
 }()

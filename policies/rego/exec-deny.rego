@@ -294,7 +294,29 @@ create_container_safe if {
 
 # The first expected container the request matches (two identical
 # containers are one as far as the policy can tell).
-bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI)})
+bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req)})
+
+# Passthrough GPUs (VFIO devices under policy_data.create_container.
+# vfio_prefix): a container gets them only if its pod spec asks for them
+# (c.gpus, from its resource limits), with one well-formed CDI annotation
+# per GPU, and hot-plugged devices (if any, none when cold-plugged) one per
+# GPU, distinct, each named by a CDI annotation. Other devices are not
+# checked here.
+devices_match(c, req) if {
+	prefix := policy_data.create_container.vfio_prefix
+	vfio := [p | some d in as_list(object.get(req, "devices", [])); p := object.get(d, "container_path", ""); startswith(p, prefix)]
+	cdi := {k: v | some k, v in object.get(req.OCI, "Annotations", {}); startswith(k, "cdi.k8s.io/")}
+	count(cdi) == c.gpus
+	every k, v in cdi {
+		regex.match(`^cdi\.k8s\.io/vfio[0-9]+$`, k)
+		regex.match(`^nvidia\.com/gpu=[0-9]+$`, v)
+	}
+	count(vfio) in {0, c.gpus}
+	count({p | some p in vfio}) == count(vfio)
+	every p in vfio {
+		object.get(cdi, concat("", ["cdi.k8s.io/vfio", trim_prefix(p, prefix)]), "") != ""
+	}
+}
 
 # The state key of a container id; ids holding JSON-pointer syntax ("/",
 # "~") have none, so their requests are refused.

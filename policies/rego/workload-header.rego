@@ -15,10 +15,13 @@
 # container is recorded in the agent's policy state (data.pstate, by
 # container id), so an exec runs only a probe's argv in the container the
 # probe belongs to, and a removed container's record goes with it; every
-# container joins the network namespace the first one joined.
+# container joins the network namespace the first one joined; passthrough
+# GPUs (VFIO devices and their CDI annotations) only as many as the pod
+# spec's resource limits ask for.
 #
 # What it does NOT check yet: mounts and storages (which host paths and
-# volumes a container gets), devices, and masked and read-only paths.
+# volumes a container gets), devices other than VFIO, and masked and
+# read-only paths.
 # Environment values the pod spec cannot know (Secret values, service
 # links, resource quantities) are matched by name or form, never by value.
 #
