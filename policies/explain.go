@@ -186,6 +186,19 @@ func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
 			return Mismatch{"OCI.Linux.Sysctl[" + k + "]", v, c.Sysctls[k]}, true
 		}
 	}
+	if c.CgroupMountOptions != nil {
+		for i, m := range list(oci["Mounts"]) {
+			mm, _ := m.(map[string]any)
+			if mm["destination"] != "/sys/fs/cgroup" {
+				continue
+			}
+			for _, o := range stringList(mm["options"]) {
+				if !slices.Contains(c.CgroupMountOptions, o) {
+					return Mismatch{fmt.Sprintf("OCI.Mounts[%d].options (/sys/fs/cgroup)", i), o, "one of " + show(c.CgroupMountOptions)}, true
+				}
+			}
+		}
+	}
 	return Mismatch{}, false
 }
 

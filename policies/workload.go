@@ -60,6 +60,9 @@ type Container struct {
 	// Source is where the container comes from in the pod spec (for
 	// explanations).
 	Source string `json:"source"`
+	// CgroupMountOptions are the options its /sys/fs/cgroup mount may
+	// carry (null: not checked).
+	CgroupMountOptions []string `json:"cgroup_mount_options"`
 	// GPUs is the number of passthrough GPUs its resource limits ask for
 	// (nvidia.com/pgpu, as genpolicy reads them), 0 for the pause container.
 	GPUs int `json:"gpus"`
@@ -105,6 +108,9 @@ type Settings struct {
 	Pause PauseSettings `json:"pause"`
 	// RuntimeSysctls are the sysctls the runtime gives every container.
 	RuntimeSysctls map[string]string `json:"runtime_sysctls"`
+	// CgroupMountOptions are the options the /sys/fs/cgroup mount may
+	// carry; nil leaves them unchecked.
+	CgroupMountOptions []string `json:"cgroup_mount_options"`
 	// EnvRegexes are environment entries the runtime may add to any
 	// container (service links, HOSTNAME).
 	EnvRegexes []string `json:"env_regexes"`
@@ -265,7 +271,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	case pod.Name == "" && pod.GenerateName != "":
 		podRegex = regexp.QuoteMeta(pod.GenerateName) + generatedNameChars
 	}
-	base := Container{}
+	base := Container{CgroupMountOptions: s.CgroupMountOptions}
 	podSC, _ := pod.Spec["securityContext"].(map[string]any)
 	sysctls := map[string]string{}
 	for k, v := range s.RuntimeSysctls {

@@ -101,13 +101,11 @@ func workloadPolicy(t testing.TB, dir string) string {
 // (update the list) or another one appears.
 var knownMismatches = func() map[string]string {
 	const (
-		mounts      = "mounts are not checked yet (a cgroup mount option kata refuses)"
 		imageName   = "kata's test request carries no io.kubernetes.cri.image-name annotation, which containerd always sets and cocogen requires: the image is the container's identity"
 		noContainer = "the exec is in a container whose creation the policy refused above (its request lacks the image name), so the sandbox state records no such container"
 		pinned      = "cocogen pins a tag to the locked digest (the workload is rendered with reference@digest); kata's request names the tag"
 	)
 	m := map[string]string{
-		"createcontainer/cgroup_mount_extras#1":                  mounts,
 		"createcontainer/volumes/config_map#0":                   imageName,
 		"createcontainer/volumes/container_image#0":              imageName,
 		"createcontainer/volumes/emptydir#0":                     imageName,

@@ -335,6 +335,21 @@ container_matches(c, oci) if {
 	every k, v in object.get(oci, ["Linux", "Sysctl"], {}) {
 		c.sysctls[k] == v
 	}
+	every m in as_list(object.get(oci, "Mounts", [])) {
+		cgroup_mount_allowed(c, m)
+	}
+}
+
+cgroup_mount_allowed(_, m) if object.get(m, "destination", "") != "/sys/fs/cgroup"
+
+cgroup_mount_allowed(c, _) if is_null(c.cgroup_mount_options)
+
+cgroup_mount_allowed(c, m) if {
+	object.get(m, "destination", "") == "/sys/fs/cgroup"
+	is_array(c.cgroup_mount_options)
+	every o in as_list(object.get(m, "options", [])) {
+		o in c.cgroup_mount_options
+	}
 }
 
 process_matches(p, proc) if {

@@ -17,10 +17,11 @@
 # probe belongs to, and a removed container's record goes with it; every
 # container joins the network namespace the first one joined; passthrough
 # GPUs (VFIO devices and their CDI annotations) only as many as the pod
-# spec's resource limits ask for.
+# spec's resource limits ask for; the cgroup mount only with the options
+# the runtime settings list (containerd).
 #
-# What it does NOT check yet: mounts and storages (which host paths and
-# volumes a container gets), devices other than VFIO, and masked and
+# What it does NOT check yet: other mounts and storages (which host paths
+# and volumes a container gets), devices other than VFIO, and masked and
 # read-only paths.
 # Environment values the pod spec cannot know (Secret values, service
 # links, resource quantities) are matched by name or form, never by value.
