@@ -537,3 +537,70 @@ func FuzzContainers(f *testing.F) {
 		}
 	})
 }
+
+// TestWorkloadPauseOnCRIO: the pause container as CRI-O on OpenShift
+// creates it (cri-o v1.32.0 server/sandbox_run_linux.go: ContainerType
+// sandbox, KubeName, Namespace, SandboxName k8s_<pod>_<ns>_<uid>_<attempt>;
+// OpenShift's pause command /usr/bin/pod; CRI-O's default capabilities)
+// is allowed with the user the pod sets or, when it sets none, any; the
+// containerd pause command is not.
+func TestWorkloadPauseOnCRIO(t *testing.T) {
+	for _, dir := range []string{"createcontainer/sysctls", "createcontainer/security_context/runas"} {
+		pod := podOf(t, dir)
+		containers, err := Containers(pod, kataLock(t), SettingsFor(RuntimeCRIO))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEngine(t, renderT(t, Options{Profile: Workload, Containers: containers}), "CreateContainerRequest")
+		var base map[string]any
+		for _, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+			if ann, _ := c.Request["OCI"].(map[string]any)["Annotations"].(map[string]any); c.Allowed && ann["io.kubernetes.cri.container-type"] == "sandbox" {
+				base = c.Request
+				break
+			}
+		}
+		if base == nil {
+			t.Fatalf("%s: no allowed sandbox request", dir)
+		}
+		req := deepCopyJSON(t, base)
+		ann := req["OCI"].(map[string]any)["Annotations"].(map[string]any)
+		ns, _ := ann["io.kubernetes.cri.sandbox-namespace"].(string)
+		name, _ := ann["io.kubernetes.cri.sandbox-name"].(string)
+		req["OCI"].(map[string]any)["Annotations"] = map[string]any{
+			"io.kubernetes.cri-o.ContainerType": "sandbox",
+			"io.kubernetes.cri-o.KubeName":      name,
+			"io.kubernetes.cri-o.Namespace":     ns,
+			"io.kubernetes.cri-o.SandboxName":   "k8s_" + name + "_" + ns + "_9c64c5bf-298f-46c4-ad63-e2270a2ff44c_0",
+		}
+		proc := req["OCI"].(map[string]any)["Process"].(map[string]any)
+		proc["Args"] = []any{"/usr/bin/pod"}
+		var caps []any
+		for _, c := range SettingsFor(RuntimeCRIO).DefaultCaps {
+			caps = append(caps, c)
+		}
+		for _, set := range []string{"Bounding", "Effective", "Permitted"} {
+			proc["Capabilities"].(map[string]any)[set] = caps
+		}
+		podSC, _ := pod.Spec["securityContext"].(map[string]any)
+		_, podSetsUser := podSC["runAsUser"]
+		if !podSetsUser {
+			// The OpenShift pod image's own user, which the policy leaves open.
+			proc["User"] = map[string]any{"UID": 0.0, "GID": 0.0, "AdditionalGids": []any{0.0}}
+		}
+		if ok, err := e.decide("CreateContainerRequest", req); err != nil || !ok {
+			m, _ := ExplainCreateContainer(containers, req)
+			t.Fatalf("%s: CRI-O's pause container is denied (%v): %s", dir, err, m)
+		}
+		proc["Args"] = []any{"/pause"}
+		if ok, _ := e.decide("CreateContainerRequest", deepCopyJSON(t, req)); ok {
+			t.Errorf("%s: a pause container running /pause passes the CRI-O policy", dir)
+		}
+		if podSetsUser {
+			proc["Args"] = []any{"/usr/bin/pod"}
+			proc["User"].(map[string]any)["UID"] = 0.0
+			if ok, _ := e.decide("CreateContainerRequest", req); ok {
+				t.Errorf("%s: a pause container as root passes although the pod sets runAsUser", dir)
+			}
+		}
+	}
+}
