@@ -3,6 +3,7 @@ package policies
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,7 +94,7 @@ func explainDevices(c *Container, req map[string]any) (Mismatch, bool) {
 	if len(cdi) != c.GPUs {
 		return Mismatch{"OCI.Annotations[cdi.k8s.io/*]", len(cdi), fmt.Sprintf("%d CDI annotations, one per GPU the pod spec asks for", c.GPUs)}, true
 	}
-	for _, k := range slices.Sorted(maps_keys(anyMap(cdi))) {
+	for _, k := range slices.Sorted(maps.Keys(cdi)) {
 		if !cdiKey.MatchString(k) || !cdiValue.MatchString(cdi[k]) {
 			return Mismatch{"OCI.Annotations[" + k + "]", cdi[k], "cdi.k8s.io/vfio<n>: nvidia.com/gpu=<n>"}, true
 		}
@@ -119,7 +120,7 @@ func explainDevices(c *Container, req map[string]any) (Mismatch, bool) {
 
 func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
 	ann, _ := oci["Annotations"].(map[string]any)
-	for _, key := range slices.Sorted(maps_keys(anyMap(c.Annotations))) {
+	for _, key := range slices.Sorted(maps.Keys(c.Annotations)) {
 		if v, _ := ann[key].(string); !regexp.MustCompile(c.Annotations[key]).MatchString(v) {
 			return Mismatch{"OCI.Annotations[" + key + "]", v, "a value matching " + c.Annotations[key]}, true
 		}
@@ -181,7 +182,7 @@ func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
 	}
 	linux, _ := oci["Linux"].(map[string]any)
 	sysctls, _ := linux["Sysctl"].(map[string]any)
-	for _, k := range slices.Sorted(maps_keys(sysctls)) {
+	for _, k := range slices.Sorted(maps.Keys(sysctls)) {
 		if v, _ := sysctls[k].(string); c.Sysctls[k] != v {
 			return Mismatch{"OCI.Linux.Sysctl[" + k + "]", v, c.Sysctls[k]}, true
 		}
@@ -222,16 +223,6 @@ func number(v any) float64 {
 		return float64(x)
 	}
 	return 0
-}
-
-func maps_keys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Explanation is cocogen's reading of a request against a workload
@@ -366,14 +357,6 @@ func explainExec(p Process, proc map[string]any) (Mismatch, bool) {
 		return Mismatch{fmt.Sprintf("process.Env[%d]", i), e, "one of " + show(p.Env) + " or a match of the allowed patterns"}, true
 	}
 	return Mismatch{}, false
-}
-
-func anyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 func anyList(gids []uint32) []any {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 
@@ -100,8 +101,11 @@ type Settings struct {
 	// or RuntimeCRIO.
 	Runtime string `json:"runtime"`
 	// DefaultNamespace is a pod's namespace when its manifest names none.
-	DefaultNamespace            string   `json:"default_namespace"`
-	DefaultCaps, PrivilegedCaps []string `json:"-"`
+	DefaultNamespace string `json:"default_namespace"`
+	// DefaultCaps and PrivilegedCaps are a container's capabilities
+	// without and with securityContext.privileged.
+	DefaultCaps    []string `json:"default_caps"`
+	PrivilegedCaps []string `json:"privileged_caps"`
 	// DefaultEnv is the environment of an image config without Env.
 	DefaultEnv []string `json:"default_env"`
 	// Pause is the pause container's process.
@@ -136,6 +140,20 @@ var baseSettings []byte
 //go:embed settings/cri-o.json
 var crioDropIn []byte
 
+// crioSettings is the base with the CRI-O drop-in applied, once: every
+// workload of a render asks for it.
+var crioSettings = sync.OnceValue(func() []byte {
+	patch, err := jsonpatch.DecodePatch(crioDropIn)
+	if err != nil {
+		panic(fmt.Sprintf("policies: settings/cri-o.json: %v", err)) // embedded, tested
+	}
+	doc, err := patch.Apply(baseSettings)
+	if err != nil {
+		panic(fmt.Sprintf("policies: settings/cri-o.json: %v", err))
+	}
+	return doc
+})
+
 // DefaultSettings are containerd's and kubelet's conventions.
 func DefaultSettings() Settings { return SettingsFor(RuntimeContainerd) }
 
@@ -144,25 +162,17 @@ func DefaultSettings() Settings { return SettingsFor(RuntimeContainerd) }
 func SettingsFor(runtime string) Settings {
 	doc := baseSettings
 	if runtime == RuntimeCRIO {
-		patch, err := jsonpatch.DecodePatch(crioDropIn)
-		if err != nil {
-			panic(fmt.Sprintf("policies: settings/cri-o.json: %v", err)) // embedded, tested
-		}
-		if doc, err = patch.Apply(doc); err != nil {
-			panic(fmt.Sprintf("policies: settings/cri-o.json: %v", err))
-		}
+		doc = crioSettings()
 	}
+	// Decoded on every call, so that no caller shares another's slices.
 	var raw struct {
 		Settings
-		DefaultCaps    []string          `json:"default_caps"`
-		PrivilegedCaps []string          `json:"privileged_caps"`
-		Placeholders   map[string]string `json:"placeholders"`
+		Placeholders map[string]string `json:"placeholders"`
 	}
 	if err := json.Unmarshal(doc, &raw); err != nil {
 		panic(fmt.Sprintf("policies: settings: %v", err)) // embedded, tested
 	}
 	s := raw.Settings
-	s.DefaultCaps, s.PrivilegedCaps = raw.DefaultCaps, raw.PrivilegedCaps
 	for i, re := range s.EnvRegexes {
 		for name, value := range raw.Placeholders {
 			re = strings.ReplaceAll(re, "$("+name+")", value)
@@ -251,7 +261,7 @@ func Probes(pod Pod) []Probe {
 			for _, probe := range []string{"livenessProbe", "readinessProbe", "startupProbe"} {
 				p, _ := cm[probe].(map[string]any)
 				exec, _ := p["exec"].(map[string]any)
-				if argv := strings_(exec["command"]); len(argv) > 0 {
+				if argv := stringList(exec["command"]); len(argv) > 0 {
 					out = append(out, Probe{Args: argv, Container: i})
 				}
 			}
@@ -336,7 +346,7 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 
 	// Kubernetes' rule (and genpolicy's): command replaces the
 	// entrypoint and drops the image's cmd; args replace cmd.
-	command, args := strings_(c["command"]), strings_(c["args"])
+	command, args := stringList(c["command"]), stringList(c["args"])
 	var argv []string
 	switch {
 	case c["command"] != nil:
@@ -546,14 +556,14 @@ func additional(gid uint32, podSC map[string]any) []uint32 {
 func adjustCaps(caps []string, sc map[string]any) []string {
 	c, _ := sc["capabilities"].(map[string]any)
 	out := slices.Clone(caps)
-	for _, d := range strings_(c["drop"]) {
+	for _, d := range stringList(c["drop"]) {
 		if d == "ALL" {
 			out = nil
 			break
 		}
 		out = slices.DeleteFunc(out, func(x string) bool { return x == "CAP_"+d || x == d })
 	}
-	for _, a := range strings_(c["add"]) {
+	for _, a := range stringList(c["add"]) {
 		if !strings.HasPrefix(a, "CAP_") {
 			a = "CAP_" + a
 		}
@@ -567,15 +577,6 @@ func adjustCaps(caps []string, sc map[string]any) []string {
 func list(v any) []any {
 	l, _ := v.([]any)
 	return l
-}
-
-func strings_(v any) []string {
-	var out []string
-	for _, e := range list(v) {
-		s, _ := e.(string)
-		out = append(out, s)
-	}
-	return out
 }
 
 func intField(m map[string]any, k string) (uint32, bool) {

@@ -229,7 +229,7 @@ func TestWorkloadOneByteDenies(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := deepCopyJSON(t, base)
+			req := normalizeJSON(t, base)
 			tc.change(req["OCI"].(map[string]any))
 			ok, err := e.decide("CreateContainerRequest", req)
 			if err != nil || ok {
@@ -241,19 +241,6 @@ func TestWorkloadOneByteDenies(t *testing.T) {
 			}
 		})
 	}
-}
-
-func deepCopyJSON(t *testing.T, m map[string]any) map[string]any {
-	t.Helper()
-	raw, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestExplainAgreesWithTheRules: the Go explanation and the Rego rules
@@ -365,7 +352,7 @@ func TestExplainExecAgreesWithTheRules(t *testing.T) {
 // ContainerType).
 func crioRequest(t *testing.T, req map[string]any, image string) map[string]any {
 	t.Helper()
-	out := deepCopyJSON(t, req)
+	out := normalizeJSON(t, req)
 	ann := out["OCI"].(map[string]any)["Annotations"].(map[string]any)
 	get := func(k string) string { s, _ := ann[k].(string); return s }
 	pod, ns, uid := get("io.kubernetes.cri.sandbox-name"), get("io.kubernetes.cri.sandbox-namespace"), get("io.kubernetes.cri.sandbox-uid")
@@ -424,7 +411,7 @@ func TestWorkloadOnCRIO(t *testing.T) {
 			ann["io.kubernetes.cri-o.Name"] = strings.Replace(ann["io.kubernetes.cri-o.Name"].(string), "_gid_", "_gie_", 1)
 		},
 	} {
-		r := deepCopyJSON(t, req)
+		r := normalizeJSON(t, req)
 		change(r["OCI"].(map[string]any)["Annotations"].(map[string]any))
 		if ok, _ := e.decide("CreateContainerRequest", r); ok {
 			t.Errorf("%s changed: still allowed", field)
@@ -562,7 +549,7 @@ func TestWorkloadPauseOnCRIO(t *testing.T) {
 		if base == nil {
 			t.Fatalf("%s: no allowed sandbox request", dir)
 		}
-		req := deepCopyJSON(t, base)
+		req := normalizeJSON(t, base)
 		ann := req["OCI"].(map[string]any)["Annotations"].(map[string]any)
 		ns, _ := ann["io.kubernetes.cri.sandbox-namespace"].(string)
 		name, _ := ann["io.kubernetes.cri.sandbox-name"].(string)
@@ -592,7 +579,7 @@ func TestWorkloadPauseOnCRIO(t *testing.T) {
 			t.Fatalf("%s: CRI-O's pause container is denied (%v): %s", dir, err, m)
 		}
 		proc["Args"] = []any{"/pause"}
-		if ok, _ := e.decide("CreateContainerRequest", deepCopyJSON(t, req)); ok {
+		if ok, _ := e.decide("CreateContainerRequest", normalizeJSON(t, req)); ok {
 			t.Errorf("%s: a pause container running /pause passes the CRI-O policy", dir)
 		}
 		if podSetsUser {

@@ -7,7 +7,6 @@ import (
 	"github.com/cocogen/cocogen/internal/apps"
 	"github.com/cocogen/cocogen/internal/profiles"
 	"github.com/cocogen/cocogen/pkg/imagelock"
-	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
@@ -85,9 +84,7 @@ func renderApp(in *render.Input, rp *apps.Repo, ref spec.AppRef, r *profiles.Pro
 			doc, bound := docs[o.Kind()+"/"+o.Namespace()+"/"+o.Name()]
 			inj.profile = doc
 			if bound {
-				if ps, ok := podSpecOf(o); ok {
-					profiles.PinImages(ps, lock)
-				}
+				profiles.PinImages(o.Content, lock)
 			}
 		}
 		n, err := inj.inject(o)
@@ -110,19 +107,6 @@ func renderApp(in *render.Input, rp *apps.Repo, ref spec.AppRef, r *profiles.Pro
 		in.Warn(ref.Path()+".source.path", "application %s is confidential but %s holds no kata workload to give init-data to", a.Name, src.Path)
 	}
 	return out, docList, nil
-}
-
-// podSpecOf is the pod spec of a workload object.
-func podSpecOf(o manifest.Object) (map[string]any, bool) {
-	path, ok := initdata.PodTemplatePath(o.APIVersion(), o.Kind())
-	if !ok {
-		return nil, false
-	}
-	m := o.Content
-	for _, k := range append(path, "spec") {
-		m, _ = m[k].(map[string]any)
-	}
-	return m, m != nil
 }
 
 // clusterScopedKinds are the cluster-scoped kinds an application commonly

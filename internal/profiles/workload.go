@@ -10,7 +10,6 @@ import (
 
 	"github.com/cocogen/cocogen/internal/apps"
 	"github.com/cocogen/cocogen/pkg/imagelock"
-	"github.com/cocogen/cocogen/pkg/initdata"
 	"github.com/cocogen/cocogen/pkg/spec"
 	"github.com/cocogen/cocogen/policies"
 )
@@ -53,24 +52,14 @@ func Workloads(app *spec.Application, objs []apps.Object) []Workload {
 	}
 	var out []Workload
 	for _, o := range objs {
-		apiVersion, _ := o.Content["apiVersion"].(string)
-		kind, _ := o.Content["kind"].(string)
-		tmplPath, ok := initdata.PodTemplatePath(apiVersion, kind)
-		if !ok {
-			continue
-		}
-		tmpl := o.Content
-		for _, k := range tmplPath {
-			tmpl, _ = tmpl[k].(map[string]any)
-		}
-		podSpec, _ := tmpl["spec"].(map[string]any)
-		if rc, _ := podSpec["runtimeClassName"].(string); rc != "" && rc != app.Confidential.RuntimeClassName {
-			continue
-		}
 		pod, ok := policies.PodFromObject(o.Content, configMaps)
 		if !ok {
 			continue
 		}
+		if rc, _ := pod.Spec["runtimeClassName"].(string); rc != "" && rc != app.Confidential.RuntimeClassName {
+			continue
+		}
+		kind, _ := o.Content["kind"].(string)
 		meta, _ := o.Content["metadata"].(map[string]any)
 		pod.Namespace = namespaceOf(meta, app)
 		name, _ := meta["name"].(string)
@@ -130,12 +119,16 @@ func BuildWorkload(p *spec.Pattern, ref spec.ProfileRef, lock *imagelock.Lock, w
 	return r, nil
 }
 
-// PinImages rewrites the images of a workload's pod template to the
+// PinImages rewrites the images of a workload object's pod (template) to the
 // locked digests (reference@digest), so that the image the node pulls
 // and names to the agent is the one the policy expects.
-func PinImages(podSpec map[string]any, lock *imagelock.Lock) {
+func PinImages(obj map[string]any, lock *imagelock.Lock) {
+	pod, ok := policies.PodFromObject(obj, nil)
+	if !ok {
+		return
+	}
 	for _, field := range []string{"initContainers", "containers"} {
-		list, _ := podSpec[field].([]any)
+		list, _ := pod.Spec[field].([]any)
 		for _, c := range list {
 			cm, _ := c.(map[string]any)
 			image, _ := cm["image"].(string)
