@@ -4,12 +4,13 @@ DEMO     ?= fixtures/azure-simple/pattern.yaml
 DEMO_OUT ?= out/azure-simple
 PKGS     := ./...
 
-.PHONY: all build demo test test-race vet fmt golden check-golden e2e bench bench-cli regorus cover clean
+.PHONY: all build demo demo-peerpodd test test-race vet fmt golden check-golden e2e bench bench-cli regorus cover clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/cocogen ./cmd/cocogen
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/peerpodd ./cmd/peerpodd
 
 ## demo: render the bundled Azure example into $(DEMO_OUT) and print its tree.
 demo: build
@@ -31,11 +32,11 @@ fmt:
 
 ## golden: regenerate every golden file (review the diff before committing).
 golden:
-	$(GO) test ./pkg/render ./cmd/cocogen ./pkg/krmfn -run 'TestGolden|TestInvalidPatterns|TestKustomizeBuild' -update
+	$(GO) test ./pkg/render ./cmd/cocogen ./pkg/krmfn ./pkg/deploy/peerpodd -run 'TestGolden|TestInvalidPatterns|TestKustomizeBuild' -update
 
 ## check-golden: fail when the committed golden files are stale.
 check-golden: golden
-	git diff --exit-code -- fixtures
+	git diff --exit-code -- fixtures deploy/peerpodd
 
 ## e2e: cocogen's plugin in the real argocd-cmp-server (first build: minutes).
 e2e:

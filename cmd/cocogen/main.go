@@ -91,6 +91,6 @@ func newRootCmd() *cobra.Command {
 	addProfileFlag(root)
 	root.SetVersionTemplate("cocogen {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRenderCmd(), newInitDataCmd(), newSecretsCmd(), newKRMCmd(), newCMPCmd(), newDiffCmd(), newImagesCmd(), newPolicyCmd(), newVersionCmd())
+	root.AddCommand(newRenderCmd(), newInitDataCmd(), newSecretsCmd(), newKRMCmd(), newCMPCmd(), newDiffCmd(), newImagesCmd(), newPolicyCmd(), newPeerpoddCmd(), newVersionCmd())
 	return root
 }

@@ -58,9 +58,10 @@ var Rules = []Rule{
 		Forbid: []string{"pkg/spec", "pkg/render", "policies", "internal/", "generators", "github.com/open-policy-agent/opa", "github.com/argoproj/argo-cd"},
 	},
 	{
-		Why:    "the peer-pod daemon runs on every node: it depends on the init-data format only, never on the pattern, the generators, OPA or Argo CD",
-		From:   []string{"cmd/peerpodd", "pkg/peerpod", "internal/peerpod"},
-		Forbid: []string{"generators", "pkg/render", "pkg/spec", "internal/profiles", "policies", "github.com/open-policy-agent/opa", "github.com/argoproj/argo-cd"},
+		Why:  "the peer-pod daemon runs on every node: it depends on the init-data format only, never on the pattern, the generators, OPA or Argo CD, and talks to Kubernetes through its own small client rather than client-go and the API types",
+		From: []string{"cmd/peerpodd", "pkg/peerpod", "internal/peerpod"},
+		Forbid: []string{"generators", "pkg/render", "pkg/spec", "internal/profiles", "policies", "github.com/open-policy-agent/opa", "github.com/argoproj/argo-cd",
+			"k8s.io/client-go", "k8s.io/api", "k8s.io/apimachinery/pkg/apis", "k8s.io/apimachinery/pkg/runtime", "internal/protogen", "github.com/bufbuild/protocompile"},
 	},
 	{
 		Why:    "the binary starts on every Argo CD refresh and kustomize build: it links only what rendering needs; argo-cd's types, kubectl, client-go, the apiextensions validator, Kubernetes' API types and kyaml's function framework (its OpenAPI validation was most of the start-up) stay in the tests that check output against them",

@@ -327,7 +327,7 @@ func plainSafe(s string) bool {
 	case "true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL":
 		return false
 	}
-	return true
+	return !yaml11Bool(s)
 }
 
 // yamlScalar is how yaml.v3 writes s as a block mapping value on one line.

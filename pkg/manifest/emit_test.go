@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // goldenObjects are the objects of every golden tree in fixtures/.
@@ -59,11 +60,38 @@ func TestEmitterIsYAMLv3(t *testing.T) {
 	}
 }
 
+// TestYAML11BooleansStayStrings: "yes", "on" and the other YAML 1.1
+// booleans are written quoted, as yaml.v3 writes them, because
+// sigs.k8s.io/yaml (kubectl, kustomize) reads them unquoted as booleans.
+func TestYAML11BooleansStayStrings(t *testing.T) {
+	for _, v := range []string{"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF"} {
+		obj := map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "x"}, "data": map[string]any{"k": v}}
+		got, ok := emitCanonical("", obj)
+		if !ok {
+			t.Fatalf("%q: not written", v)
+		}
+		want, err := marshalYAML(Object{Content: obj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%q: writer %q, yaml.v3 %q", v, got, want)
+		}
+		var back struct{ Data map[string]any }
+		if err := sigsyaml.Unmarshal(got, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.Data["k"] != v {
+			t.Errorf("%q reads back as %#v", v, back.Data["k"])
+		}
+	}
+}
+
 // FuzzEmitter builds objects from arbitrary strings (as keys, values,
 // list items, multi-line text) and holds the writer to yaml.v3's bytes.
 // Run longer with: go test ./pkg/manifest -run '^$' -fuzz FuzzEmitter -fuzztime 10m
 func FuzzEmitter(f *testing.F) {
-	for _, s := range []string{"plain", "with space", "a: b", "x #y", "true", "10", "1:20", "- x", " lead", "trail ", "multi\nline\n", "multi\nline", "two\n\n", "\nlead", "  indented\nx\n", "tab\there", "quote'", "é", "{a}", "a,b", "=", "@x", "ok~", "a(b)", "\tlead tab\nx\n", "in\ttab\n\tnext\n", "end tab\t\nx\n", " \tsp\n"} {
+	for _, s := range []string{"plain", "with space", "a: b", "x #y", "true", "10", "1:20", "- x", " lead", "trail ", "multi\nline\n", "multi\nline", "two\n\n", "\nlead", "  indented\nx\n", "tab\there", "quote'", "é", "{a}", "a,b", "=", "@x", "ok~", "a(b)", "\tlead tab\nx\n", "in\ttab\n\tnext\n", "end tab\t\nx\n", " \tsp\n", "yes", "On", "n", "OFF"} {
 		f.Add(s, s+s)
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {

@@ -335,10 +335,25 @@ func toNode(v any, long *[]string) (*yaml.Node, error) {
 // line become literal blocks (YAML cannot keep such spaces in a block).
 func strNode(s string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.Contains(s, "\n") && literalSafe(s) {
+	switch {
+	case strings.Contains(s, "\n") && literalSafe(s):
 		n.Style = yaml.LiteralStyle
+	case yaml11Bool(s):
+		// yaml.v3 quotes these when it marshals a Go string, but not in a
+		// !!str node; sigs.k8s.io/yaml (kubectl, kustomize) would read
+		// them plain as booleans.
+		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n
+}
+
+// yaml11Bool reports whether YAML 1.1 reads s, unquoted, as a boolean.
+func yaml11Bool(s string) bool {
+	switch s {
+	case "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF":
+		return true
+	}
+	return false
 }
 
 func literalSafe(s string) bool {
