@@ -35,12 +35,18 @@ type node struct {
 	dir    string
 	cloud  *local.Provider
 	cfg    daemon.Config
+	opts   []daemon.Option
 	d      *daemon.Daemon
 	socket string
 	done   chan error
 }
 
 func newNode(t testing.TB, opts local.Options, tweak func(*daemon.Config)) *node {
+	t.Helper()
+	return newNodeWith(t, opts, tweak)
+}
+
+func newNodeWith(t testing.TB, opts local.Options, tweak func(*daemon.Config), dopts ...daemon.Option) *node {
 	t.Helper()
 	// Unix socket paths are limited to 108 bytes: keep the directory short.
 	dir, err := os.MkdirTemp("", "ppd")
@@ -63,7 +69,7 @@ func newNode(t testing.TB, opts local.Options, tweak func(*daemon.Config)) *node
 		CreateRate:    1000,
 		CreateBurst:   100,
 		NodeName:      "worker-0",
-	}, socket: filepath.Join(dir, "hypervisor.sock")}
+	}, socket: filepath.Join(dir, "hypervisor.sock"), opts: dopts}
 	if tweak != nil {
 		tweak(&n.cfg)
 	}
@@ -86,7 +92,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // start runs a new daemon on the node's state directory.
 func (n *node) start() {
 	n.t.Helper()
-	d, err := daemon.New(context.Background(), n.cfg, n.cloud, daemon.WithLogger(quiet))
+	d, err := daemon.New(context.Background(), n.cfg, n.cloud, append([]daemon.Option{daemon.WithLogger(quiet)}, n.opts...)...)
 	if err != nil {
 		n.t.Fatal(err)
 	}

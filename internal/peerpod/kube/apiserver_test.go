@@ -14,8 +14,6 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,7 +23,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/cocogen/cocogen/internal/kubetest"
 	"github.com/cocogen/cocogen/internal/peerpod/kube"
@@ -47,7 +44,7 @@ func TestOnKubeAPIServer(t *testing.T) {
 	srv := kubetest.Start(t, root)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	installCRD(t, ctx, srv.Config, filepath.Join(root, "pkg", "deploy", "peerpodd", "peerpods-crd.yaml"))
+	kubetest.InstallCRD(t, ctx, srv.Config, filepath.Join(root, "pkg", "deploy", "peerpodd", "peerpods-crd.yaml"))
 	cs := kubernetes.NewForConfigOrDie(srv.Config)
 	dyn := dynamic.NewForConfigOrDie(srv.Config)
 	c := daemonClient(t, ctx, cs, srv.Config)
@@ -355,37 +352,6 @@ func waitAllowed(t *testing.T, ctx context.Context, cs kubernetes.Interface, use
 }
 
 // installCRD creates a CRD from its file and waits until it is served.
-func installCRD(t *testing.T, ctx context.Context, cfg *rest.Config, path string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := sigsyaml.UnmarshalStrict(data, crd); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	crds := apiextensionsclient.NewForConfigOrDie(cfg).ApiextensionsV1().CustomResourceDefinitions()
-	if _, err := crds.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		got, err := crds.Get(ctx, crd.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range got.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("CRD %s not established", crd.Name)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
 
 // makeNamespace creates a namespace and its default service account, which
 // the controller manager (not running here) would make.
