@@ -92,7 +92,7 @@ func TestProxyRetriesUntilTheVMListens(t *testing.T) {
 	if err := p.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for range 2 { // the first client gets the warm connection, the second dials
+	for range 2 { // every client connection is a connection of its own to the VM
 		c, err := net.Dial("unix", p.Socket())
 		if err != nil {
 			t.Fatal(err)

@@ -32,6 +32,10 @@ const (
 	maxBackoff   = 5 * time.Second
 )
 
+// forwardTimeout bounds the dial for each shim connection once the VM
+// answered.
+const forwardTimeout = 30 * time.Second
+
 // Proxy serves one sandbox's agent socket.
 type Proxy struct {
 	socket  string
@@ -43,7 +47,6 @@ type Proxy struct {
 
 	mu     sync.Mutex
 	ln     net.Listener
-	warm   net.Conn // a connection made by Connect, handed to the first client
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
@@ -62,41 +65,36 @@ func New(socket, addr string, tlsConfig *tls.Config, timeout time.Duration) *Pro
 func (p *Proxy) Socket() string { return p.socket }
 
 // Connect dials the forwarder, retrying with backoff until the proxy's
-// timeout or ctx ends, and keeps the connection for the shim's first
-// dial. It is how StartVM learns that the VM is up.
+// timeout or ctx ends, and hangs up: it is how StartVM learns that the VM
+// is up. (The connection is not kept for the shim: one that idles while
+// the shim gets ready could be stale by the time it is used.)
 func (p *Proxy) Connect(ctx context.Context) error {
-	conn, err := p.dial(ctx)
+	conn, err := p.dial(ctx, p.timeout)
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		conn.Close()
-		return net.ErrClosed
-	}
-	if p.warm != nil {
-		p.warm.Close()
-	}
-	p.warm = conn
-	return nil
+	return conn.Close()
 }
 
-func (p *Proxy) dial(ctx context.Context) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+func (p *Proxy) dial(ctx context.Context, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// Close ends a dial in progress.
 	defer context.AfterFunc(p.ctx, cancel)()
 	dialer := &tls.Dialer{NetDialer: &net.Dialer{}, Config: p.tls}
 	backoff := firstBackoff
+	var last error // the last failure that was not the deadline itself
 	for {
 		conn, err := dialer.DialContext(ctx, "tcp", p.addr)
 		if err == nil {
 			return conn, nil
 		}
+		if ctx.Err() == nil || last == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connecting to the agent forwarder at %s: %w (last attempt: %v)", p.addr, ctx.Err(), err)
+			return nil, fmt.Errorf("connecting to the agent forwarder at %s: %w (last attempt: %v)", p.addr, ctx.Err(), last)
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
@@ -125,8 +123,8 @@ func (p *Proxy) Serve() error {
 		return net.ErrClosed
 	}
 	p.ln = ln
-	p.mu.Unlock()
 	p.wg.Add(1)
+	p.mu.Unlock()
 	go p.accept(ln)
 	return nil
 }
@@ -138,11 +136,10 @@ func (p *Proxy) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		if !p.track(client) {
+		if !p.trackForward(client) {
 			client.Close()
 			return
 		}
-		p.wg.Add(1)
 		go p.forward(client)
 	}
 }
@@ -157,6 +154,19 @@ func (p *Proxy) track(c net.Conn) bool {
 	return true
 }
 
+// trackForward tracks a client connection and counts its forwarding
+// goroutine, under the lock Close takes, so Close's Wait sees it.
+func (p *Proxy) trackForward(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	p.wg.Add(1)
+	return true
+}
+
 func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Lock()
 	delete(p.conns, c)
@@ -167,15 +177,11 @@ func (p *Proxy) untrack(c net.Conn) {
 func (p *Proxy) forward(client net.Conn) {
 	defer p.wg.Done()
 	defer p.untrack(client)
-	p.mu.Lock()
-	server := p.warm
-	p.warm = nil
-	p.mu.Unlock()
-	if server == nil {
-		var err error
-		if server, err = p.dial(p.ctx); err != nil {
-			return
-		}
+	// A VM that was up moments ago either answers soon or is gone: the
+	// shim is better told quickly than left waiting the whole timeout.
+	server, err := p.dial(p.ctx, min(p.timeout, forwardTimeout))
+	if err != nil {
+		return
 	}
 	if !p.track(server) {
 		server.Close()
@@ -210,10 +216,6 @@ func (p *Proxy) Close() error {
 	p.cancel()
 	if p.ln != nil {
 		p.ln.Close()
-	}
-	if p.warm != nil {
-		p.warm.Close()
-		p.warm = nil
 	}
 	for c := range p.conns {
 		c.Close()

@@ -12,6 +12,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -95,6 +96,10 @@ type Config struct {
 	// DeleteTimeout bounds a cleanup delete that runs after the caller's
 	// context ended.
 	DeleteTimeout time.Duration
+	// ReconcileInterval is how often sandboxes left behind (a delete that
+	// failed, a pod network that is gone, a start that failed and no
+	// StopVM came for) are cleaned up.
+	ReconcileInterval time.Duration
 }
 
 // Defaults for the limits that protect the cloud API.
@@ -103,7 +108,14 @@ const (
 	DefaultCreateRate           = 2.0
 	DefaultCreateBurst          = 5
 	DefaultDeleteTimeout        = 10 * time.Minute
+	DefaultReconcileInterval    = time.Minute
+	// restoreConcurrency caps the cloud deletes a restart may start at once.
+	restoreConcurrency = 8
 )
+
+// maxSocketPath is the longest unix socket path Linux accepts
+// (sizeof(sockaddr_un.sun_path) - 1).
+const maxSocketPath = 107
 
 // Cluster is the daemon's optional Kubernetes side.
 type Cluster interface {
@@ -115,7 +127,34 @@ type Cluster interface {
 	CreatePeerPod(ctx context.Context, namespace, pod, instanceID, cloudProvider string) (string, error)
 	// ReleasePeerPod removes the finalizer once the VM is deleted.
 	ReleasePeerPod(ctx context.Context, namespace, name string) error
+	// PeerPodName is the name CreatePeerPod gives the PeerPod of a VM; the
+	// daemon persists it before asking, so that a daemon that dies in
+	// between still releases it.
+	PeerPodName(pod, instanceID string) string
 }
+
+// clusterTimeout bounds each Kubernetes call: the shim's CreateVM has no
+// deadline, and a sandbox's lock is held meanwhile.
+const clusterTimeout = 30 * time.Second
+
+// PodNetwork is the worker-node side of the pod network tunnel between
+// the pod's network namespace and its VM.
+type PodNetwork interface {
+	// Inspect reads the pod's network namespace into the VM's
+	// pod-network configuration, reserving a tunnel.
+	Inspect(netnsPath string) (*userdata.PodNetwork, error)
+	// Adopt reserves the tunnel of a sandbox restored after a restart.
+	Adopt(pn *userdata.PodNetwork) error
+	// Release frees the tunnel.
+	Release(pn *userdata.PodNetwork)
+	// Setup connects the pod's network namespace to the VM.
+	Setup(netnsPath string, vmIPs []netip.Addr, pn *userdata.PodNetwork) error
+	// Teardown undoes Setup; it is idempotent.
+	Teardown(netnsPath string, pn *userdata.PodNetwork) error
+}
+
+// WithPodNetwork tunnels each pod's network to its VM.
+func WithPodNetwork(n PodNetwork) Option { return func(d *Daemon) { d.podnet = n } }
 
 // Option adjusts a daemon.
 type Option func(*Daemon)
@@ -142,8 +181,16 @@ type Daemon struct {
 	creates  chan struct{} // concurrency cap
 	limiter  *rate.Limiter
 
+	podnet PodNetwork
+
 	mu        sync.Mutex
 	sandboxes map[string]*entry
+	phases    map[string]sandbox.Phase // for the metrics, without the entries' locks
+	proxies   map[*agentproxy.Proxy]struct{}
+	closing   bool // no proxy starts once set
+	stop      chan struct{}
+	stopOnce  sync.Once
+	restored  chan struct{}
 	srv       *ttrpc.Server
 	ready     chan struct{} // closed once restored and serving
 	serving   atomic.Bool
@@ -181,6 +228,13 @@ func New(ctx context.Context, cfg Config, p provider.Provider, opts ...Option) (
 	if cfg.DeleteTimeout <= 0 {
 		cfg.DeleteTimeout = DefaultDeleteTimeout
 	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = DefaultReconcileInterval
+	}
+	// containerd and CRI-O sandbox ids are 64 hex digits.
+	if n := len(filepath.Join(cfg.PodsDir, strings.Repeat("f", 64), SocketName)); n > maxSocketPath {
+		return nil, fmt.Errorf("pods directory %s is too long: its agent sockets would be %d bytes, above the %d a unix socket path may have", cfg.PodsDir, n, maxSocketPath)
+	}
 	d := &Daemon{
 		cfg:       cfg,
 		provider:  p,
@@ -188,6 +242,10 @@ func New(ctx context.Context, cfg Config, p provider.Provider, opts ...Option) (
 		creates:   make(chan struct{}, cfg.MaxConcurrentCreates),
 		limiter:   rate.NewLimiter(rate.Limit(cfg.CreateRate), cfg.CreateBurst),
 		sandboxes: map[string]*entry{},
+		phases:    map[string]sandbox.Phase{},
+		proxies:   map[*agentproxy.Proxy]struct{}{},
+		stop:      make(chan struct{}),
+		restored:  make(chan struct{}),
 		ready:     make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -223,7 +281,7 @@ func New(ctx context.Context, cfg Config, p provider.Provider, opts ...Option) (
 	for _, err := range skipped {
 		d.log.Warn("skipping a sandbox directory", "error", err)
 	}
-	d.restore(ctx, records)
+	d.restore(records)
 	return d, nil
 }
 
@@ -238,13 +296,21 @@ func (d *Daemon) Serve(ctx context.Context, l net.Listener) error {
 	d.mu.Lock()
 	d.srv = srv
 	d.mu.Unlock()
-	d.readyOnce.Do(func() { close(d.ready) })
+	go func() {
+		select {
+		case <-d.restored:
+			d.readyOnce.Do(func() { close(d.ready) })
+		case <-d.stop:
+		}
+	}()
+	go d.reconcileLoop()
 	d.serving.Store(true)
 	defer d.serving.Store(false)
 	return srv.Serve(ctx, l)
 }
 
-// Ready is closed once the daemon restored its sandboxes and serves.
+// Ready is closed once the daemon serves and restored its sandboxes
+// (RPCs for a sandbox being restored wait for it meanwhile).
 func (d *Daemon) Ready() <-chan struct{} { return d.ready }
 
 // Shutdown stops accepting RPCs, waits for those in flight, and stops
@@ -259,6 +325,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		err = srv.Shutdown(ctx)
 	}
 	d.closeProxies()
+	d.stopOnce.Do(func() { close(d.stop) })
 	return err
 }
 
@@ -274,21 +341,49 @@ func (d *Daemon) Close() error {
 		err = srv.Close()
 	}
 	d.closeProxies()
+	d.stopOnce.Do(func() { close(d.stop) })
 	return err
 }
 
+// closeProxies stops every agent socket; none starts afterwards.
 func (d *Daemon) closeProxies() {
 	d.mu.Lock()
-	var proxies []*agentproxy.Proxy
-	for _, e := range d.sandboxes {
-		if e.proxy != nil {
-			proxies = append(proxies, e.proxy)
-		}
+	d.closing = true
+	proxies := make([]*agentproxy.Proxy, 0, len(d.proxies))
+	for p := range d.proxies {
+		proxies = append(proxies, p)
 	}
 	d.mu.Unlock()
 	for _, p := range proxies {
 		_ = p.Close()
 	}
+}
+
+// startProxy serves a sandbox's agent socket, unless the daemon is
+// stopping.
+func (d *Daemon) startProxy(e *entry) error {
+	addr := netip.AddrPortFrom(e.rec.IPs[0], uint16(d.cfg.ForwarderPort))
+	p := agentproxy.New(e.rec.AgentSocket, addr.String(), d.ca.ClientConfig(e.rec.InstanceName), d.cfg.ProxyTimeout)
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return errClosed
+	}
+	d.proxies[p] = struct{}{}
+	d.mu.Unlock()
+	e.proxy = p
+	return p.Serve()
+}
+
+func (d *Daemon) stopProxy(e *entry) {
+	if e.proxy == nil {
+		return
+	}
+	d.mu.Lock()
+	delete(d.proxies, e.proxy)
+	d.mu.Unlock()
+	_ = e.proxy.Close()
+	e.proxy = nil
 }
 
 // Version implements the protocol's Version.
@@ -340,15 +435,21 @@ func (d *Daemon) CreateVM(ctx context.Context, req *hypervisor.CreateVMRequest) 
 		}
 		return nil, status.Errorf(codes.AlreadyExists, "sandbox %s exists (pod %s/%s, %s)", req.Id, e.rec.PodNamespace, e.rec.PodName, e.rec.Phase)
 	}
+	var rec sandbox.Record
 	created := false
 	defer func() {
 		if !created {
-			d.forget(req.Id, e)
+			if rec.PodNetwork != nil {
+				d.podnet.Release(rec.PodNetwork)
+			}
+			// Remove before forget: a CreateVM retried for the same id
+			// must not have its fresh directory removed by this one.
 			_ = d.remove(req.Id)
+			d.forget(req.Id, e)
 		}
 	}()
 
-	rec := sandbox.Record{
+	rec = sandbox.Record{
 		ID:           req.Id,
 		Phase:        sandbox.Created,
 		PodName:      pod,
@@ -359,17 +460,29 @@ func (d *Daemon) CreateVM(ctx context.Context, req *hypervisor.CreateVMRequest) 
 		Image:        req.Annotations[AnnotationImage],
 		AgentSocket:  filepath.Join(d.store.Dir(req.Id), SocketName),
 	}
+	if len(rec.AgentSocket) > maxSocketPath {
+		return nil, status.Errorf(codes.InvalidArgument, "sandbox %s: its agent socket %s would be longer than a unix socket path may be (%d bytes)", req.Id, rec.AgentSocket, maxSocketPath)
+	}
+	if d.podnet != nil && rec.NetNSPath != "" {
+		if rec.PodNetwork, err = d.podnet.Inspect(rec.NetNSPath); err != nil {
+			return nil, status.Errorf(codes.Internal, "sandbox %s: reading the pod network of %s: %v", req.Id, rec.NetNSPath, err)
+		}
+	}
 	ud, err := d.userData(ctx, rec, req.Annotations[AnnotationInitData])
 	if err != nil {
 		return nil, err
 	}
-	if err := d.writeFile(rec.ID, sandbox.UserDataFile, ud); err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	}
+	// The record first: a directory with user data (a TLS key, pull
+	// credentials) but no record would be skipped at every start, never
+	// removed.
 	if err := d.save(rec); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
+	if err := d.writeFile(rec.ID, sandbox.UserDataFile, ud); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
 	e.rec = rec
+	d.setPhase(rec.ID, rec.Phase)
 	created = true
 	d.log.Info("sandbox created", "sandbox", rec.ID, "pod", namespace+"/"+pod, "instanceType", itype, "instance", rec.InstanceName)
 	return &hypervisor.CreateVMResponse{AgentSocketPath: rec.AgentSocket}, nil
@@ -424,6 +537,15 @@ func (d *Daemon) forget(id string, e *entry) {
 	d.mu.Lock()
 	if d.sandboxes[id] == e {
 		delete(d.sandboxes, id)
+		delete(d.phases, id)
+	}
+	d.mu.Unlock()
+}
+
+func (d *Daemon) setPhase(id string, p sandbox.Phase) {
+	d.mu.Lock()
+	if _, ok := d.sandboxes[id]; ok {
+		d.phases[id] = p
 	}
 	d.mu.Unlock()
 }
@@ -435,6 +557,7 @@ func (d *Daemon) userData(ctx context.Context, rec sandbox.Record, initDataTOML 
 	}
 	in := userdata.Input{
 		Forwarder: userdata.ForwarderConfig{
+			PodNetwork:    rec.PodNetwork,
 			PodNamespace:  rec.PodNamespace,
 			PodName:       rec.PodName,
 			TLSServerCert: string(certPEM),
@@ -454,7 +577,10 @@ func (d *Daemon) userData(ctx context.Context, rec sandbox.Record, initDataTOML 
 	if d.cluster != nil {
 		// Like the kubelet, a missing pull secret is not fatal: the image
 		// may be public.
-		if in.AuthJSON, err = d.cluster.PullSecretsAuth(ctx, rec.PodNamespace, rec.PodName); err != nil {
+		cctx, cancel := context.WithTimeout(ctx, clusterTimeout)
+		in.AuthJSON, err = d.cluster.PullSecretsAuth(cctx, rec.PodNamespace, rec.PodName)
+		cancel()
+		if err != nil {
 			d.log.Warn("reading image pull secrets", "pod", rec.PodNamespace+"/"+rec.PodName, "error", err)
 		}
 	}
@@ -492,19 +618,37 @@ func (d *Daemon) StartVM(ctx context.Context, req *hypervisor.StartVMRequest) (*
 		return nil, err
 	}
 	inst, err := d.createInstance(ctx, e.rec, ud)
+	// The user data (a TLS key, pull credentials) is not needed again:
+	// a sandbox is started once.
+	_ = os.Remove(filepath.Join(d.store.Dir(req.Id), sandbox.UserDataFile))
 	if err == nil {
 		err = d.serveAgent(ctx, e, inst)
 	}
 	if err != nil {
 		d.log.Error("starting the VM failed; deleting what was created", "sandbox", req.Id, "instance", e.rec.InstanceName, "error", err)
-		d.teardown(e, sandbox.Stopped)
-		if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
-			return nil, err
+		if terr := d.teardown(e, sandbox.Stopped); terr != nil {
+			d.log.Error("cleaning up a failed start", "sandbox", req.Id, "error", terr)
 		}
-		return nil, status.Errorf(codes.Unavailable, "sandbox %s: %v", req.Id, err)
+		return nil, rpcError(req.Id, err)
 	}
 	d.log.Info("sandbox running", "sandbox", req.Id, "instance", e.rec.InstanceName, "ip", inst.IPs[0])
 	return &hypervisor.StartVMResponse{}, nil
+}
+
+// rpcError keeps a status error's code, and gives others one: the
+// caller's deadline or cancellation as such, the rest Unavailable (the
+// cloud or the VM did not come up).
+func rpcError(id string, err error) error {
+	if s, ok := status.FromError(err); ok && s.Code() != codes.Unknown {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Errorf(codes.DeadlineExceeded, "sandbox %s: %v", id, err)
+	case errors.Is(err, context.Canceled):
+		return status.Errorf(codes.Canceled, "sandbox %s: %v", id, err)
+	}
+	return status.Errorf(codes.Unavailable, "sandbox %s: %v", id, err)
 }
 
 func (d *Daemon) createInstance(ctx context.Context, rec sandbox.Record, ud []byte) (provider.Instance, error) {
@@ -535,41 +679,43 @@ func (d *Daemon) createInstance(ctx context.Context, rec sandbox.Record, ud []by
 	return inst, nil
 }
 
-// serveAgent records the instance, guards it with a PeerPod, then serves
-// the agent socket once the forwarder answers.
+// serveAgent records the instance, guards it with a PeerPod, connects
+// the pod network, then serves the agent socket once the forwarder
+// answers.
 func (d *Daemon) serveAgent(ctx context.Context, e *entry, inst provider.Instance) error {
 	e.rec.InstanceID = inst.ID
 	e.rec.IPs = inst.IPs
+	if d.cluster != nil {
+		// Named before it is asked for, so that a daemon that dies in
+		// between still releases it.
+		e.rec.PeerPod = d.cluster.PeerPodName(e.rec.PodName, inst.ID)
+	}
 	if err := d.save(e.rec); err != nil {
 		return err
 	}
 	if d.cluster != nil {
-		name, err := d.cluster.CreatePeerPod(ctx, e.rec.PodNamespace, e.rec.PodName, inst.ID, d.provider.Name())
+		cctx, cancel := context.WithTimeout(ctx, clusterTimeout)
+		_, err := d.cluster.CreatePeerPod(cctx, e.rec.PodNamespace, e.rec.PodName, inst.ID, d.provider.Name())
+		cancel()
 		if err != nil {
 			// The VM works without it; only the cluster-side safety net
 			// is missing, which the metrics and log make visible.
 			d.metrics.errors.WithLabelValues("peerpod").Inc()
 			d.log.Warn("creating the PeerPod object", "sandbox", e.rec.ID, "error", err)
-		} else {
-			e.rec.PeerPod = name
-			if err := d.save(e.rec); err != nil {
-				return err
-			}
 		}
 	}
-	e.proxy = d.newProxy(e.rec)
-	if err := e.proxy.Serve(); err != nil {
+	if d.podnet != nil && e.rec.PodNetwork != nil {
+		if err := d.podnet.Setup(e.rec.NetNSPath, inst.IPs, e.rec.PodNetwork); err != nil {
+			return fmt.Errorf("connecting the pod network to the VM: %w", err)
+		}
+	}
+	if err := d.startProxy(e); err != nil {
 		return err
 	}
 	if err := e.proxy.Connect(ctx); err != nil {
 		return err
 	}
 	return d.move(e, sandbox.Running)
-}
-
-func (d *Daemon) newProxy(rec sandbox.Record) *agentproxy.Proxy {
-	addr := netip.AddrPortFrom(rec.IPs[0], uint16(d.cfg.ForwarderPort))
-	return agentproxy.New(rec.AgentSocket, addr.String(), d.ca.ClientConfig(rec.InstanceName), d.cfg.ProxyTimeout)
 }
 
 // errClosed is what state changes return once the daemon was closed.
@@ -605,8 +751,12 @@ func (d *Daemon) move(e *entry, to sandbox.Phase) error {
 	e.rec.Phase = to
 	if err := d.save(e.rec); err != nil {
 		e.rec.Phase = prev
+		if status.Code(err) != codes.Unknown {
+			return err
+		}
 		return status.Error(codes.Internal, err.Error())
 	}
+	d.setPhase(e.rec.ID, to)
 	return nil
 }
 
@@ -623,22 +773,25 @@ func (d *Daemon) StopVM(ctx context.Context, req *hypervisor.StopVMRequest) (*hy
 	}
 	defer e.mu.Unlock()
 	if err := d.teardown(e, ""); err != nil {
-		return nil, status.Errorf(codes.Unavailable, "sandbox %s: %v", req.Id, err)
+		return nil, rpcError(req.Id, err)
 	}
 	return &hypervisor.StopVMResponse{}, nil
 }
 
-// teardown deletes the VM, releases its PeerPod and, unless keepAs names
-// a phase to keep the record in, removes the sandbox. A failed delete
-// leaves the record in Stopping for the next attempt (StopVM again, or
-// the next daemon's restore).
+// teardown deletes the VM, undoes the pod network, releases the PeerPod
+// and, unless keepAs names a phase to keep the record in, removes the
+// sandbox. A failed delete leaves the record in Stopping for the next
+// attempt (StopVM again, the reconciler, or the next daemon's restore).
 func (d *Daemon) teardown(e *entry, keepAs sandbox.Phase) error {
+	// The agent socket stops first, even in a daemon that is closing.
+	d.stopProxy(e)
 	if d.dead.Load() {
 		return errClosed
 	}
-	if e.proxy != nil {
-		_ = e.proxy.Close()
-		e.proxy = nil
+	if e.rec.PodNetwork != nil && d.podnet != nil {
+		if err := d.podnet.Teardown(e.rec.NetNSPath, e.rec.PodNetwork); err != nil {
+			d.log.Warn("tearing down the pod network", "sandbox", e.rec.ID, "error", err)
+		}
 	}
 	if e.rec.Phase != sandbox.Created && e.rec.Phase != sandbox.Stopped {
 		if err := d.move(e, sandbox.Stopping); err != nil {
@@ -654,20 +807,29 @@ func (d *Daemon) teardown(e *entry, keepAs sandbox.Phase) error {
 			return fmt.Errorf("deleting instance %s: %w", e.rec.InstanceName, err)
 		}
 		if e.rec.PeerPod != "" && d.cluster != nil {
-			if err := d.cluster.ReleasePeerPod(ctx, e.rec.PodNamespace, e.rec.PeerPod); err != nil {
+			cctx, cancel := context.WithTimeout(ctx, clusterTimeout)
+			err := d.cluster.ReleasePeerPod(cctx, e.rec.PodNamespace, e.rec.PeerPod)
+			cancel()
+			if err != nil {
 				d.metrics.errors.WithLabelValues("peerpod").Inc()
 				d.log.Warn("releasing the PeerPod object", "sandbox", e.rec.ID, "peerPod", e.rec.PeerPod, "error", err)
 			}
 		}
 		e.rec.Phase = sandbox.Stopped
 	}
+	if e.rec.PodNetwork != nil && d.podnet != nil {
+		d.podnet.Release(e.rec.PodNetwork)
+		e.rec.PodNetwork = nil
+	}
 	if keepAs != "" {
 		// A failed StartVM keeps the (VM-less) record so that the shim's
-		// StopVM finds it; it is removed there or at the next restore.
+		// StopVM finds it; it is removed there, by the reconciler or at
+		// the next restore.
 		e.rec.Phase = keepAs
 		if err := d.save(e.rec); err != nil {
 			return err
 		}
+		d.setPhase(e.rec.ID, keepAs)
 		return nil
 	}
 	if err := d.remove(e.rec.ID); err != nil {
@@ -679,51 +841,114 @@ func (d *Daemon) teardown(e *entry, keepAs sandbox.Phase) error {
 }
 
 // restore re-adopts what a previous daemon left (see the sandbox
-// package's phases).
-func (d *Daemon) restore(ctx context.Context, records []sandbox.Record) {
-	var wg sync.WaitGroup
-	for _, rec := range records {
+// package's phases). Every restored sandbox is locked until it is done,
+// so RPCs for it wait; the rest of the node is served meanwhile. Cloud
+// deletes run at most restoreConcurrency at a time.
+func (d *Daemon) restore(records []sandbox.Record) {
+	entries := make([]*entry, len(records))
+	d.mu.Lock()
+	for i, rec := range records {
 		e := &entry{rec: rec}
-		d.mu.Lock()
+		e.mu.Lock()
 		d.sandboxes[rec.ID] = e
-		d.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			d.restoreOne(ctx, e)
-		}()
+		d.phases[rec.ID] = rec.Phase
+		entries[i] = e
 	}
-	wg.Wait()
+	d.mu.Unlock()
+	go func() {
+		defer close(d.restored)
+		sem := make(chan struct{}, restoreConcurrency)
+		var wg sync.WaitGroup
+		for _, e := range entries {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				defer e.mu.Unlock()
+				d.restoreOne(e)
+			}()
+		}
+		wg.Wait()
+	}()
 }
 
-func (d *Daemon) restoreOne(ctx context.Context, e *entry) {
+func (d *Daemon) restoreOne(e *entry) {
 	rec := e.rec
 	gone := rec.NetNSPath != "" && !exists(rec.NetNSPath)
+	if rec.Phase == sandbox.Created && !exists(filepath.Join(d.store.Dir(rec.ID), sandbox.UserDataFile)) {
+		gone = true // the daemon died inside CreateVM
+	}
+	if rec.PodNetwork != nil && d.podnet != nil && !gone {
+		if err := d.podnet.Adopt(rec.PodNetwork); err != nil {
+			d.log.Error("re-adopting the pod network", "sandbox", rec.ID, "error", err)
+			gone = true
+		}
+	}
+	var err error
 	switch {
 	case rec.Phase == sandbox.Created && !gone:
 		d.log.Info("restored a sandbox waiting for StartVM", "sandbox", rec.ID)
 	case rec.Phase == sandbox.Running && !gone:
-		e.proxy = d.newProxy(rec)
-		if err := e.proxy.Serve(); err != nil {
-			d.log.Error("re-serving the agent socket", "sandbox", rec.ID, "error", err)
-			return
+		if err = d.startProxy(e); err == nil {
+			d.log.Info("re-adopted a running sandbox", "sandbox", rec.ID, "instance", rec.InstanceName)
 		}
-		d.log.Info("re-adopted a running sandbox", "sandbox", rec.ID, "instance", rec.InstanceName)
 	case rec.Phase == sandbox.Starting:
 		// The StartVM that was in flight failed with the old daemon; the
 		// shim will StopVM. Delete what it may have created, by name.
 		d.log.Info("deleting the VM of a start that did not finish", "sandbox", rec.ID, "instance", rec.InstanceName)
-		if err := d.teardown(e, sandbox.Stopped); err != nil {
-			d.log.Error("cleaning up", "sandbox", rec.ID, "error", err)
-		}
+		err = d.teardown(e, sandbox.Stopped)
 	default:
 		// Stopping, Stopped, or a sandbox whose pod network is gone.
 		d.log.Info("deleting a sandbox that is gone", "sandbox", rec.ID, "phase", rec.Phase, "instance", rec.InstanceName)
-		if err := d.teardown(e, ""); err != nil {
-			d.log.Error("cleaning up", "sandbox", rec.ID, "error", err)
+		err = d.teardown(e, "")
+	}
+	if err != nil {
+		d.metrics.errors.WithLabelValues("restore").Inc()
+		d.log.Error("restoring", "sandbox", rec.ID, "error", err)
+	}
+}
+
+// reconcileLoop cleans up, every ReconcileInterval, sandboxes nothing
+// else will: deletes that failed (Stopping), failed starts whose StopVM
+// never came (Stopped) and sandboxes whose pod network is gone.
+func (d *Daemon) reconcileLoop() {
+	t := time.NewTicker(d.cfg.ReconcileInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			d.reconcile()
 		}
+	}
+}
+
+func (d *Daemon) reconcile() {
+	d.mu.Lock()
+	entries := make([]*entry, 0, len(d.sandboxes))
+	for _, e := range d.sandboxes {
+		entries = append(entries, e)
+	}
+	d.mu.Unlock()
+	for _, e := range entries {
+		// Busy sandboxes have an RPC in flight: it decides for them.
+		if !e.mu.TryLock() {
+			continue
+		}
+		if !e.gone {
+			rec := e.rec
+			gone := rec.NetNSPath != "" && !exists(rec.NetNSPath)
+			if rec.Phase == sandbox.Stopping || rec.Phase == sandbox.Stopped || gone {
+				d.log.Info("cleaning up a sandbox left behind", "sandbox", rec.ID, "phase", rec.Phase, "networkGone", gone)
+				if err := d.teardown(e, ""); err != nil {
+					d.metrics.errors.WithLabelValues("reconcile").Inc()
+					d.log.Error("cleaning up", "sandbox", rec.ID, "error", err)
+				}
+			}
+		}
+		e.mu.Unlock()
 	}
 }
 
@@ -732,24 +957,16 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// Sandboxes returns a copy of every record, for tests and the metrics.
-func (d *Daemon) Sandboxes() []sandbox.Record {
+// phaseCounts counts the sandboxes by phase (for the metrics; it takes no
+// sandbox's lock, so an RPC in flight does not hide its sandbox).
+func (d *Daemon) phaseCounts() map[sandbox.Phase]int {
 	d.mu.Lock()
-	entries := make([]*entry, 0, len(d.sandboxes))
-	for _, e := range d.sandboxes {
-		entries = append(entries, e)
+	defer d.mu.Unlock()
+	counts := map[sandbox.Phase]int{}
+	for _, p := range d.phases {
+		counts[p]++
 	}
-	d.mu.Unlock()
-	var out []sandbox.Record
-	for _, e := range entries {
-		if e.mu.TryLock() {
-			if !e.gone {
-				out = append(out, e.rec)
-			}
-			e.mu.Unlock()
-		}
-	}
-	return out
+	return counts
 }
 
 // podName extracts the pod's name: containerd sends it as is, CRI-O as

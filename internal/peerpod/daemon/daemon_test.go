@@ -31,14 +31,17 @@ import (
 // node is one worker node: a state directory, a local cloud that outlives
 // daemon restarts, and the current daemon serving the hypervisor socket.
 type node struct {
-	t      testing.TB
-	dir    string
-	cloud  *local.Provider
-	cfg    daemon.Config
-	opts   []daemon.Option
-	d      *daemon.Daemon
-	socket string
-	done   chan error
+	t     testing.TB
+	dir   string
+	cloud *local.Provider
+	cfg   daemon.Config
+	opts  []daemon.Option
+	// cloudOverride, when set, is the provider the daemon uses instead of
+	// cloud (a wrapper around it).
+	cloudOverride provider.Provider
+	d             *daemon.Daemon
+	socket        string
+	done          chan error
 }
 
 func newNode(t testing.TB, opts local.Options, tweak func(*daemon.Config)) *node {
@@ -92,7 +95,11 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // start runs a new daemon on the node's state directory.
 func (n *node) start() {
 	n.t.Helper()
-	d, err := daemon.New(context.Background(), n.cfg, n.cloud, append([]daemon.Option{daemon.WithLogger(quiet)}, n.opts...)...)
+	var p provider.Provider = n.cloud
+	if n.cloudOverride != nil {
+		p = n.cloudOverride
+	}
+	d, err := daemon.New(context.Background(), n.cfg, p, append([]daemon.Option{daemon.WithLogger(quiet)}, n.opts...)...)
 	if err != nil {
 		n.t.Fatal(err)
 	}

@@ -53,10 +53,7 @@ func NewMetrics() *Metrics {
 func (m *Metrics) observe(d *Daemon) {
 	desc := prometheus.NewDesc("peerpodd_sandboxes", "Sandboxes by phase.", []string{"phase"}, nil)
 	m.Registry.MustRegister(collectorFunc{desc: desc, collect: func(ch chan<- prometheus.Metric) {
-		counts := map[sandbox.Phase]int{}
-		for _, r := range d.Sandboxes() {
-			counts[r.Phase]++
-		}
+		counts := d.phaseCounts()
 		for _, p := range []sandbox.Phase{sandbox.Created, sandbox.Starting, sandbox.Running, sandbox.Stopping, sandbox.Stopped} {
 			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(counts[p]), string(p))
 		}

@@ -244,3 +244,7 @@ func peerPodsPath(namespace string) string {
 func peerPodPath(namespace, name string) string {
 	return peerPodsPath(namespace) + "/" + url.PathEscape(name)
 }
+
+// PeerPodName is the name CreatePeerPod gives the PeerPod of the pod's VM
+// (the package function, as a method for the daemon's Cluster interface).
+func (c *Client) PeerPodName(pod, instanceID string) string { return PeerPodName(pod, instanceID) }

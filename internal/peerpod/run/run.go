@@ -23,6 +23,7 @@ import (
 	"github.com/cocogen/cocogen/internal/peerpod/daemon"
 	"github.com/cocogen/cocogen/internal/peerpod/kube"
 	"github.com/cocogen/cocogen/internal/peerpod/local"
+	"github.com/cocogen/cocogen/internal/peerpod/podnetwork"
 	"github.com/cocogen/cocogen/internal/peerpod/provider"
 	"github.com/cocogen/cocogen/internal/peerpod/provider/azure"
 )
@@ -59,6 +60,21 @@ func Main(ctx context.Context, args []string, env map[string]string, stderr io.W
 	}
 	var opts []daemon.Option
 	opts = append(opts, daemon.WithLogger(log))
+	// A cloud VM needs the pod's network tunnelled to it; the local
+	// provider's in-process VMs only when TUNNEL_TYPE asks for it.
+	if cfg.Provider != config.ProviderLocal || strings.TrimSpace(env[podnetwork.EnvTunnelType]) != "" {
+		pcfg, err := podnetwork.ConfigFromEnv(env)
+		if err != nil {
+			fmt.Fprintf(stderr, "peerpodd: invalid configuration:\n%s\n", indent(err))
+			return exitBadConf
+		}
+		pn, err := podnetwork.New(pcfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "peerpodd: %v\n", err)
+			return exitFailed
+		}
+		opts = append(opts, daemon.WithPodNetwork(pn))
+	}
 	var kc *kube.Client
 	if cfg.Daemon.NodeName != "" {
 		if kc, err = kubeClient(); err != nil {

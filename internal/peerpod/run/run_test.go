@@ -47,7 +47,7 @@ func TestMainLocal(t *testing.T) {
 		"FORWARDER_PORT":             strconv.Itoa(freePort(t)),
 		"PROXY_TIMEOUT":              "10s",
 		"PROBE_ADDRESS":              probe,
-		"VXLAN_PORT":                 "9000",
+		"PAUSE_IMAGE":                "registry.example/pause:3.9",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
@@ -99,7 +99,7 @@ func TestMainLocal(t *testing.T) {
 		t.Errorf("exit %d\n%s", got, stderr.String())
 	}
 	log := stderr.String()
-	for _, want := range []string{"VXLAN_PORT is set but has no effect", `sandbox created`, "pod=confidential/web-0", "instance=podvm-web-0-abc"} {
+	for _, want := range []string{"PAUSE_IMAGE is set but has no effect", `sandbox created`, "pod=confidential/web-0", "instance=podvm-web-0-abc"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %q:\n%s", want, log)
 		}

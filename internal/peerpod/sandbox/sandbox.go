@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+
+	"github.com/cocogen/cocogen/internal/peerpod/userdata"
 )
 
 // Phase is where a sandbox is in its life.
@@ -75,6 +77,8 @@ type Record struct {
 	AgentSocket string `json:"agentSocket"`
 	// PeerPod names the PeerPod object that guards the VM, if any.
 	PeerPod string `json:"peerPod,omitempty"`
+	// PodNetwork is the pod network tunnelled to the VM, if any.
+	PodNetwork *userdata.PodNetwork `json:"podNetwork,omitempty"`
 }
 
 // idPattern is what a sandbox id may be: containerd and CRI-O use 64 hex

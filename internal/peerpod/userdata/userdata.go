@@ -13,8 +13,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -50,9 +53,13 @@ type ForwarderConfig struct {
 	TLSClientCA   string `json:"tls-client-ca,omitempty"`
 }
 
-// PodNetwork is the forwarder's pod-network section (cloud-api-adaptor
-// v0.22.0 src/cloud-api-adaptor/pkg/podnetwork/tunneler/tunneler.go
-// Config), with the fields a VXLAN tunnel needs.
+// PodNetwork is the forwarder's pod-network section: field for field and
+// tag for tag cloud-api-adaptor v0.22.0
+// src/cloud-api-adaptor/pkg/podnetwork/tunneler/tunneler.go Config, which
+// the VM's forwarder decodes and replays (pkg/podnetwork/podnode.go):
+// the pod's address, MAC, MTU, routes and permanent neighbours go onto the
+// VM's end of the tunnel, which the worker node's end reaches at
+// WorkerNodeIP. Routes and Neighbors are null, not [], when empty, as there.
 type PodNetwork struct {
 	PodIP               netip.Prefix `json:"podip"`
 	PodHwAddr           string       `json:"pod-hw-addr"`
@@ -60,6 +67,7 @@ type PodNetwork struct {
 	WorkerNodeIP        netip.Prefix `json:"worker-node-ip"`
 	TunnelType          string       `json:"tunnel-type"`
 	Routes              []Route      `json:"routes"`
+	Neighbors           []Neighbor   `json:"neighbors"`
 	MTU                 int          `json:"mtu"`
 	Index               int          `json:"index"`
 	VXLANPort           int          `json:"vxlan-port,omitempty"`
@@ -68,11 +76,182 @@ type PodNetwork struct {
 	ExternalNetViaPodVM bool         `json:"external-net-via-pod-vm"`
 }
 
-// Route is one route of the pod's network namespace.
+// Route is one route of the pod's network namespace (tunneler.go Route at
+// v0.22.0). A zero Dst or GW encodes as "" (omitempty does not apply to
+// netip values in encoding/json), which the VM decodes back to the zero
+// value; a zero Protocol or Scope is left out.
 type Route struct {
-	Dst netip.Prefix `json:"dst,omitempty"`
-	GW  netip.Addr   `json:"gw,omitempty"`
-	Dev string       `json:"dev,omitempty"`
+	Dst      netip.Prefix  `json:"dst,omitempty"`
+	GW       netip.Addr    `json:"gw,omitempty"`
+	Dev      string        `json:"dev,omitempty"`
+	Protocol RouteProtocol `json:"protocol,omitempty"`
+	Scope    RouteScope    `json:"scope,omitempty"`
+}
+
+// Neighbor is one permanent ARP entry of the pod's network namespace
+// (tunneler.go Neighbor at v0.22.0).
+type Neighbor struct {
+	IP           netip.Addr    `json:"ip,omitempty"`
+	HardwareAddr string        `json:"hw-addr,omitempty"`
+	Dev          string        `json:"dev,omitempty"`
+	State        NeighborState `json:"state,omitempty"`
+}
+
+// RouteProtocol is a route's rtm_protocol. It encodes as its name, as
+// cloud-api-adaptor v0.22.0 src/cloud-api-adaptor/pkg/util/netops/netops.go
+// RouteProtocol does (netlink's RouteProtocol.String), and the VM decodes
+// only the four names the worker side lists routes of (static, boot, dhcp,
+// kernel); any other value is refused when encoding here rather than by
+// the VM at boot.
+type RouteProtocol int
+
+// The route protocols the pod VM decodes (linux/rtnetlink.h RTPROT_*).
+const (
+	RouteProtocolKernel RouteProtocol = 2
+	RouteProtocolBoot   RouteProtocol = 3
+	RouteProtocolStatic RouteProtocol = 4
+	RouteProtocolDHCP   RouteProtocol = 16
+)
+
+var routeProtocolNames = map[RouteProtocol]string{
+	RouteProtocolKernel: "kernel",
+	RouteProtocolBoot:   "boot",
+	RouteProtocolStatic: "static",
+	RouteProtocolDHCP:   "dhcp",
+}
+
+// String returns the protocol's name, or its number.
+func (p RouteProtocol) String() string {
+	if s, ok := routeProtocolNames[p]; ok {
+		return s
+	}
+	return strconv.Itoa(int(p))
+}
+
+// MarshalJSON encodes the protocol's name.
+func (p RouteProtocol) MarshalJSON() ([]byte, error) {
+	return marshalName("route protocol", p, routeProtocolNames)
+}
+
+// UnmarshalJSON decodes a name the pod VM accepts.
+func (p *RouteProtocol) UnmarshalJSON(data []byte) error {
+	return unmarshalName("route protocol", data, routeProtocolNames, p)
+}
+
+// RouteScope is a route's rtm_scope, encoded as its name like netops.go
+// RouteScope at v0.22.0 (netlink's Scope.String).
+type RouteScope uint8
+
+// The route scopes (linux/rtnetlink.h RT_SCOPE_*).
+const (
+	RouteScopeUniverse RouteScope = 0
+	RouteScopeSite     RouteScope = 200
+	RouteScopeLink     RouteScope = 253
+	RouteScopeHost     RouteScope = 254
+	RouteScopeNowhere  RouteScope = 255
+)
+
+var routeScopeNames = map[RouteScope]string{
+	RouteScopeUniverse: "universe",
+	RouteScopeSite:     "site",
+	RouteScopeLink:     "link",
+	RouteScopeHost:     "host",
+	RouteScopeNowhere:  "nowhere",
+}
+
+// String returns the scope's name, or "unknown" as netlink does.
+func (s RouteScope) String() string {
+	if n, ok := routeScopeNames[s]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// MarshalJSON encodes the scope's name.
+func (s RouteScope) MarshalJSON() ([]byte, error) {
+	return marshalName("route scope", s, routeScopeNames)
+}
+
+// UnmarshalJSON decodes a scope name.
+func (s *RouteScope) UnmarshalJSON(data []byte) error {
+	return unmarshalName("route scope", data, routeScopeNames, s)
+}
+
+// NeighborState is a neighbour entry's NUD state, encoded as its name
+// like netops.go NeighborState at v0.22.0. The worker side only ever
+// sends NeighborStatePermanent.
+type NeighborState uint16
+
+// The neighbour states (linux/neighbour.h NUD_*).
+const (
+	NeighborStateNone       NeighborState = 0x00
+	NeighborStateIncomplete NeighborState = 0x01
+	NeighborStateReachable  NeighborState = 0x02
+	NeighborStateStale      NeighborState = 0x04
+	NeighborStateDelay      NeighborState = 0x08
+	NeighborStateProbe      NeighborState = 0x10
+	NeighborStateFailed     NeighborState = 0x20
+	NeighborStateNoARP      NeighborState = 0x40
+	NeighborStatePermanent  NeighborState = 0x80
+)
+
+var neighborStateNames = map[NeighborState]string{
+	NeighborStateNone:       "none",
+	NeighborStateIncomplete: "incomplete",
+	NeighborStateReachable:  "reachable",
+	NeighborStateStale:      "stale",
+	NeighborStateDelay:      "delay",
+	NeighborStateProbe:      "probe",
+	NeighborStateFailed:     "failed",
+	NeighborStateNoARP:      "noarp",
+	NeighborStatePermanent:  "permanent",
+}
+
+// String returns the state's name, or "unknown" as netops.go does.
+func (s NeighborState) String() string {
+	if n, ok := neighborStateNames[s]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// MarshalJSON encodes the state's name.
+func (s NeighborState) MarshalJSON() ([]byte, error) {
+	return marshalName("neighbor state", s, neighborStateNames)
+}
+
+// UnmarshalJSON decodes a state name.
+func (s *NeighborState) UnmarshalJSON(data []byte) error {
+	return unmarshalName("neighbor state", data, neighborStateNames, s)
+}
+
+// marshalName refuses a value without a name: the VM would refuse the
+// whole apf.json over it (netops.go unmarshalJSON), so it is better
+// caught on the node.
+func marshalName[T comparable](what string, v T, names map[T]string) ([]byte, error) {
+	s, ok := names[v]
+	if !ok {
+		return nil, fmt.Errorf("encoding %s %v: the pod VM decodes only %s", what, v, strings.Join(sortedValues(names), ", "))
+	}
+	return json.Marshal(s)
+}
+
+func unmarshalName[T comparable](what string, data []byte, names map[T]string, dst *T) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("decoding %s: %w", what, err)
+	}
+	for v, n := range names {
+		if n == s {
+			*dst = v
+			return nil
+		}
+	}
+	return fmt.Errorf("decoding %s: unknown name %q", what, s)
+}
+
+func sortedValues[T comparable](m map[T]string) []string {
+	return slices.Sorted(maps.Values(m))
 }
 
 // File is one write_files entry.

@@ -296,9 +296,15 @@ func daemonSet(o Options) manifest.Object {
 	return object("apps/v1", "DaemonSet", md, map[string]any{
 		"spec": map[string]any{
 			"selector": map[string]any{"matchLabels": podLabels},
-			// One node at a time: a node's peer pods cannot start while
-			// its daemon restarts.
-			"updateStrategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxUnavailable": num(1)}},
+			// OnDelete: a new image takes effect on a node only when its
+			// daemon pod is deleted, by someone who drained the node's
+			// peer pods first. The shims' agent connections run through
+			// the daemon's process; kata's shim stops and deletes a sandbox
+			// whose WaitProcess on the sandbox container fails (kata 3.25.0
+			// src/runtime/pkg/containerd-shim-v2/wait.go), so restarting
+			// the daemon under running peer pods stops them, whatever it
+			// re-adopts.
+			"updateStrategy": map[string]any{"type": "OnDelete"},
 			"template": map[string]any{
 				"metadata": map[string]any{"labels": labels()},
 				"spec":     pod,
