@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -42,8 +43,15 @@ type CA struct {
 	cert    *x509.Certificate
 	certPEM []byte
 	key     crypto.Signer
-	client  tls.Certificate
+
+	mu     sync.Mutex
+	client *tls.Certificate
 }
+
+// renewBefore is how long before it expires the daemon's client
+// certificate is replaced, so a daemon that runs for years keeps reaching
+// its VMs.
+const renewBefore = 30 * 24 * time.Hour
 
 // LoadOrCreateCA reads the CA from dir, or creates and persists one.
 func LoadOrCreateCA(dir string) (*CA, error) {
@@ -109,15 +117,34 @@ func createCA(dir string) (*CA, error) {
 }
 
 func newCA(cert *x509.Certificate, certPEM []byte, key crypto.Signer) (*CA, error) {
+	if time.Now().After(cert.NotAfter) {
+		return nil, fmt.Errorf("the agent CA expired on %s: remove it to create a new one (VMs created with it must be replaced)", cert.NotAfter.Format(time.DateOnly))
+	}
 	ca := &CA{cert: cert, certPEM: certPEM, key: key}
+	if _, err := ca.clientCertificate(); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+// clientCertificate returns the daemon's client certificate, issuing a
+// new one when it nears its end.
+func (ca *CA) clientCertificate() (*tls.Certificate, error) {
+	ca.mu.Lock()
+	defer ca.mu.Unlock()
+	if ca.client != nil && time.Now().Add(renewBefore).Before(ca.client.Leaf.NotAfter) {
+		return ca.client, nil
+	}
 	certPEM, keyPEM, err := ca.issue("peerpodd", clientValidity, x509.ExtKeyUsageClientAuth)
 	if err != nil {
 		return nil, err
 	}
-	if ca.client, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
 		return nil, err
 	}
-	return ca, nil
+	ca.client = &pair
+	return ca.client, nil
 }
 
 // CertPEM is the CA certificate (apf.json's tls-client-ca).
@@ -167,10 +194,10 @@ func (ca *CA) ClientConfig(name string) *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.cert)
 	return &tls.Config{
-		Certificates: []tls.Certificate{ca.client},
-		RootCAs:      pool,
-		ServerName:   name,
-		MinVersion:   tls.VersionTLS12,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return ca.clientCertificate() },
+		RootCAs:              pool,
+		ServerName:           name,
+		MinVersion:           tls.VersionTLS12,
 	}
 }
 

@@ -134,25 +134,6 @@ func (p *Provider) CreateInstance(ctx context.Context, spec provider.InstanceSpe
 	if len(spec.UserData) > p.opts.UserDataLimit {
 		return provider.Instance{}, fmt.Errorf("user data is %d bytes, the limit is %d", len(spec.UserData), p.opts.UserDataLimit)
 	}
-	cc, err := userdata.Parse(spec.UserData)
-	if err != nil {
-		return provider.Instance{}, fmt.Errorf("the VM refused its user data: %w", err)
-	}
-	fc, err := cc.Forwarder()
-	if err != nil {
-		return provider.Instance{}, fmt.Errorf("the VM refused its user data: %w", err)
-	}
-	var doc []byte
-	if enc, ok := cc.File(userdata.InitDataPath); ok {
-		if doc, err = initdata.Decode(enc); err != nil {
-			return provider.Instance{}, fmt.Errorf("the VM refused its init-data: %w", err)
-		}
-	}
-	serverTLS, err := agentproxy.ServerConfig([]byte(fc.TLSServerCert), []byte(fc.TLSServerKey), []byte(fc.TLSClientCA))
-	if err != nil {
-		return provider.Instance{}, fmt.Errorf("the VM refused its forwarder configuration: %w", err)
-	}
-
 	p.mu.Lock()
 	if _, exists := p.vms[spec.Name]; exists {
 		p.mu.Unlock()
@@ -160,21 +141,18 @@ func (p *Provider) CreateInstance(ctx context.Context, spec provider.InstanceSpe
 	}
 	p.nextIP++
 	ip := loopback(p.nextIP)
-	vm := &VM{
-		Spec:     spec,
-		Instance: provider.Instance{ID: "local/" + spec.Name, Name: spec.Name, IPs: []netip.Addr{ip}},
-		Config:   fc,
-		InitData: doc,
-		conns:    map[net.Conn]struct{}{},
-		stopCh:   make(chan struct{}),
+	p.mu.Unlock()
+
+	vm, err := Boot(spec.UserData, netip.AddrPortFrom(ip, uint16(p.opts.ForwarderPort)), BootOptions{AgentVersion: p.opts.AgentVersion, Delay: p.opts.BootDelay})
+	if err != nil {
+		return provider.Instance{}, err
 	}
+	vm.Spec = spec
+	vm.Instance = provider.Instance{ID: "local/" + spec.Name, Name: spec.Name, IPs: []netip.Addr{ip}}
+	p.mu.Lock()
 	p.vms[spec.Name] = vm
 	p.creates++
 	p.mu.Unlock()
-
-	if err := vm.boot(netip.AddrPortFrom(ip, uint16(p.opts.ForwarderPort)), serverTLS, p.opts.AgentVersion, p.opts.BootDelay); err != nil {
-		return vm.Instance, fmt.Errorf("booting %s: %w", spec.Name, err)
-	}
 	if p.opts.AfterCreate != nil {
 		if err := p.opts.AfterCreate(vm.Instance); err != nil {
 			return vm.Instance, err
@@ -182,6 +160,57 @@ func (p *Provider) CreateInstance(ctx context.Context, spec provider.InstanceSpe
 	}
 	return vm.Instance, nil
 }
+
+// BootOptions tune Boot.
+type BootOptions struct {
+	// AgentVersion is what the stand-in agent reports.
+	AgentVersion string
+	// Delay is how long the VM takes before its forwarder listens.
+	Delay time.Duration
+}
+
+// Boot starts a VM from its user data as a pod VM would: the document is
+// decoded strictly, the init-data must decode, and the forwarder serves
+// mutual TLS on addr with the key pair and client CA of apf.json, in
+// front of a stand-in agent. Other providers' tests use it to give the
+// VMs they create in a fake cloud a forwarder. Stop it with Stop.
+func Boot(userData []byte, addr netip.AddrPort, opts BootOptions) (*VM, error) {
+	cc, err := userdata.Parse(userData)
+	if err != nil {
+		return nil, fmt.Errorf("the VM refused its user data: %w", err)
+	}
+	fc, err := cc.Forwarder()
+	if err != nil {
+		return nil, fmt.Errorf("the VM refused its user data: %w", err)
+	}
+	var doc []byte
+	if enc, ok := cc.File(userdata.InitDataPath); ok {
+		if doc, err = initdata.Decode(enc); err != nil {
+			return nil, fmt.Errorf("the VM refused its init-data: %w", err)
+		}
+	}
+	serverTLS, err := agentproxy.ServerConfig([]byte(fc.TLSServerCert), []byte(fc.TLSServerKey), []byte(fc.TLSClientCA))
+	if err != nil {
+		return nil, fmt.Errorf("the VM refused its forwarder configuration: %w", err)
+	}
+	if opts.AgentVersion == "" {
+		opts.AgentVersion = "fakeagent"
+	}
+	vm := &VM{
+		Config:   fc,
+		InitData: doc,
+		conns:    map[net.Conn]struct{}{},
+		stopCh:   make(chan struct{}),
+	}
+	if err := vm.boot(addr, serverTLS, opts.AgentVersion, opts.Delay); err != nil {
+		vm.stop()
+		return nil, fmt.Errorf("booting the VM at %s: %w", addr, err)
+	}
+	return vm, nil
+}
+
+// Stop stops a VM from Boot.
+func (vm *VM) Stop() { vm.stop() }
 
 // loopback returns 127.x.y.z for n (skipping 127.0.0.0/24 so the VMs
 // never take 127.0.0.1).
@@ -381,7 +410,11 @@ func (vm *VM) stop() {
 		c.Close()
 	}
 	vm.mu.Unlock()
-	vm.pipe.Close()
-	vm.agent.Close()
+	if vm.pipe != nil {
+		vm.pipe.Close()
+	}
+	if vm.agent != nil {
+		vm.agent.Close()
+	}
 	vm.wg.Wait()
 }

@@ -69,6 +69,10 @@ func New(cfg Config) (*Network, error) {
 	return n, nil
 }
 
+// SetLogger sends the Network's log lines to l (default: slog.Default());
+// call it before the Network is used.
+func (n *Network) SetLogger(l *slog.Logger) { n.log = l.With("component", "podnetwork") }
+
 // Config returns the configuration the Network was made with.
 func (n *Network) Config() Config { return n.cfg }
 

@@ -73,6 +73,7 @@ func Main(ctx context.Context, args []string, env map[string]string, stderr io.W
 			fmt.Fprintf(stderr, "peerpodd: %v\n", err)
 			return exitFailed
 		}
+		pn.SetLogger(log)
 		opts = append(opts, daemon.WithPodNetwork(pn))
 	}
 	var kc *kube.Client
