@@ -19,6 +19,10 @@ demo: build
 	@echo
 	@echo "Rendered $(DEMO) into $(DEMO_OUT)/ (stream form: ./bin/cocogen render -f $(DEMO))"
 
+## demo-peerpodd: run the peer-pod daemon with the local provider and play the kata shim against it.
+demo-peerpodd: build
+	$(GO) run ./tools/peerpodd-demo bin/peerpodd
+
 ## test: formatting, vet, and every test (race detector on).
 test: fmt vet
 	$(GO) test -race -count=1 $(PKGS)
