@@ -154,3 +154,47 @@ func (f *flakyDeletes) DeleteInstance(ctx context.Context, inst provider.Instanc
 	}
 	return f.Provider.DeleteInstance(ctx, inst)
 }
+
+// TestCloudLimits: creates in flight never exceed the cap, and the rate
+// limit spaces them out.
+func TestCloudLimits(t *testing.T) {
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	n := newNode(t, local.Options{BeforeCreate: func(provider.InstanceSpec) error {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	}}, func(c *daemon.Config) { c.MaxConcurrentCreates = 2; c.CreateRate = 40; c.CreateBurst = 1 })
+	shim := n.shim()
+	ctx := context.Background()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "lim" + string(rune('a'+i))
+			if _, err := shim.CreateVM(ctx, createRequest(id, id)); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := shim.StartVM(ctx, &hypervisor.StartVMRequest{Id: id}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if most > 2 {
+		t.Errorf("%d creates in flight, the cap is 2", most)
+	}
+	// 10 creates at 40/s with a burst of 1 take at least 9/40 s.
+	if took := time.Since(start); took < 225*time.Millisecond {
+		t.Errorf("10 creates took %v: the rate limit did not apply", took)
+	}
+}
