@@ -187,6 +187,18 @@ func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
 			return Mismatch{"OCI.Linux.Sysctl[" + k + "]", v, c.Sysctls[k]}, true
 		}
 	}
+	masked := stringList(linux["MaskedPaths"])
+	for _, p := range c.MaskedPaths {
+		if !slices.Contains(masked, p) {
+			return Mismatch{"OCI.Linux.MaskedPaths", masked, "to include " + p}, true
+		}
+	}
+	hidden := append(stringList(linux["ReadonlyPaths"]), masked...)
+	for _, p := range c.ReadonlyPaths {
+		if !slices.Contains(hidden, p) {
+			return Mismatch{"OCI.Linux.ReadonlyPaths", stringList(linux["ReadonlyPaths"]), "to include " + p + " (or mask it)"}, true
+		}
+	}
 	if c.CgroupMountOptions != nil {
 		for i, m := range list(oci["Mounts"]) {
 			mm, _ := m.(map[string]any)

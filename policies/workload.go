@@ -69,6 +69,12 @@ type Container struct {
 	GPUs int `json:"gpus"`
 	// Sysctls are the sysctls the container may be given.
 	Sysctls map[string]string `json:"sysctls"`
+	// MaskedPaths must all be masked in the container (it may mask
+	// more); ReadonlyPaths must each be read-only or masked. Empty for
+	// privileged containers and procMount Unmasked, which get none; null
+	// leaves them unchecked.
+	MaskedPaths   []string `json:"masked_paths"`
+	ReadonlyPaths []string `json:"readonly_paths"`
 }
 
 // Process is the expected OCI process.
@@ -118,6 +124,15 @@ type Settings struct {
 	// EnvRegexes are environment entries the runtime may add to any
 	// container (service links, HOSTNAME).
 	EnvRegexes []string `json:"env_regexes"`
+	// MaskedPaths and ReadonlyPaths are the paths a container's /proc and
+	// /sys hide or make read-only unless it is privileged or asks for
+	// procMount Unmasked: the kubelet's defaults (kubernetes v1.31.2
+	// pkg/securitycontext/util.go) as far as kata's genpolicy records
+	// them (genpolicy-settings.json pause_container.Linux; the kubelet
+	// adds /sys/devices/virtual/powercap, which a request may carry on
+	// top). nil leaves them unchecked.
+	MaskedPaths   []string `json:"masked_paths"`
+	ReadonlyPaths []string `json:"readonly_paths"`
 }
 
 // PauseSettings are the pause container's process.
@@ -126,6 +141,10 @@ type PauseSettings struct {
 	UID     uint32   `json:"uid"`
 	GID     uint32   `json:"gid"`
 	AnyUser bool     `json:"any_user"`
+	// MaskedPaths and ReadonlyPaths of the pause container (nil:
+	// unchecked).
+	MaskedPaths   []string `json:"masked_paths"`
+	ReadonlyPaths []string `json:"readonly_paths"`
 }
 
 // Container runtimes (release.Cluster.ContainerRuntime).
@@ -298,6 +317,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	pause.Annotations = identity{ctype: "sandbox", podRegex: podRegex, namespace: pod.Namespace}.annotations(s.Runtime)
 	pause.Source = "the pause container (spec.securityContext, the runtime's defaults)"
 	pause.Sysctls = sysctls
+	pause.MaskedPaths, pause.ReadonlyPaths = s.Pause.MaskedPaths, s.Pause.ReadonlyPaths
 	uid, gid := s.Pause.UID, s.Pause.GID
 	_, userSet := intField(podSC, "runAsUser")
 	if v, ok := intField(podSC, "runAsUser"); ok {
@@ -364,8 +384,18 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 
 	uid, gid, groups := user(im, podSC, sc)
 	caps := s.DefaultCaps
-	if b, _ := sc["privileged"].(bool); b {
+	out.MaskedPaths, out.ReadonlyPaths = s.MaskedPaths, s.ReadonlyPaths
+	privileged, _ := sc["privileged"].(bool)
+	if privileged {
 		caps = s.PrivilegedCaps
+	}
+	// Privileged containers and procMount Unmasked get no masked or
+	// read-only paths (kubernetes pkg/securitycontext/util.go
+	// ConvertToRuntimeMaskedPaths; cri-o v1.32.0
+	// internal/factory/container/container.go, containerd's CRI plugin
+	// likewise for privileged).
+	if pm, _ := sc["procMount"].(string); (privileged || pm == "Unmasked") && s.MaskedPaths != nil {
+		out.MaskedPaths, out.ReadonlyPaths = []string{}, []string{}
 	}
 	caps = adjustCaps(caps, sc)
 	cwd := im.Config.WorkingDir

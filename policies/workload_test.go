@@ -227,6 +227,19 @@ func TestWorkloadOneByteDenies(t *testing.T) {
 			ann := oci["Annotations"].(map[string]any)
 			ann["io.kubernetes.cri.sandbox-name"] = flip(ann["io.kubernetes.cri.sandbox-name"].(string))
 		}},
+		{"masked path", "OCI.Linux.MaskedPaths", func(oci map[string]any) {
+			linux := oci["Linux"].(map[string]any)
+			masked := linux["MaskedPaths"].([]any)
+			for i, p := range masked {
+				if p == "/proc/kcore" {
+					masked[i] = flip(p.(string))
+				}
+			}
+		}},
+		{"read-only path", "OCI.Linux.ReadonlyPaths", func(oci map[string]any) {
+			linux := oci["Linux"].(map[string]any)
+			linux["ReadonlyPaths"] = linux["ReadonlyPaths"].([]any)[1:] // /proc/bus writable
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := normalizeJSON(t, base)
@@ -587,6 +600,45 @@ func TestWorkloadPauseOnCRIO(t *testing.T) {
 			proc["User"].(map[string]any)["UID"] = 0.0
 			if ok, _ := e.decide("CreateContainerRequest", req); ok {
 				t.Errorf("%s: a pause container as root passes although the pod sets runAsUser", dir)
+			}
+		}
+	}
+}
+
+// TestMaskedPaths: every container keeps the kubelet's masked and
+// read-only paths unless it is privileged or asks for procMount
+// Unmasked; CRI-O's pause container is not bound (CRI-O sets its own).
+func TestMaskedPaths(t *testing.T) {
+	dir := "createcontainer/env_vars"
+	pod := podOf(t, dir)
+	for name, sc := range map[string]map[string]any{
+		"default":    nil,
+		"privileged": {"privileged": true},
+		"unmasked":   {"procMount": "Unmasked"},
+	} {
+		p := pod
+		p.Spec = normalizeJSON(t, pod.Spec)
+		for _, c := range list(p.Spec["containers"]) {
+			if sc != nil {
+				c.(map[string]any)["securityContext"] = sc
+			}
+		}
+		for _, runtime := range []string{RuntimeContainerd, RuntimeCRIO} {
+			s := SettingsFor(runtime)
+			containers, err := Containers(p, kataLock(t), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pause, ctr := containers[0], containers[1]
+			wantMasked, wantRO := s.MaskedPaths, s.ReadonlyPaths
+			if name != "default" {
+				wantMasked, wantRO = []string{}, []string{}
+			}
+			if ctr.MaskedPaths == nil || !slices.Equal(ctr.MaskedPaths, wantMasked) || !slices.Equal(ctr.ReadonlyPaths, wantRO) {
+				t.Errorf("%s on %s: masked %v, read-only %v", name, runtime, ctr.MaskedPaths, ctr.ReadonlyPaths)
+			}
+			if runtime == RuntimeCRIO && (pause.MaskedPaths != nil || pause.ReadonlyPaths != nil) {
+				t.Errorf("CRI-O's pause container is bound: %v %v", pause.MaskedPaths, pause.ReadonlyPaths)
 			}
 		}
 	}

@@ -338,6 +338,32 @@ container_matches(c, oci) if {
 	every m in as_list(object.get(oci, "Mounts", [])) {
 		cgroup_mount_allowed(c, m)
 	}
+	masked_paths_kept(c, oci)
+	readonly_paths_kept(c, oci)
+}
+
+# Every path the container must have masked is masked (the runtime may
+# mask more); every read-only path is read-only or masked, as genpolicy's
+# rules compare them (kata 3.25.0 src/tools/genpolicy/rules.rego
+# allow_masked_paths, allow_readonly_paths).
+masked_paths_kept(c, _) if is_null(object.get(c, "masked_paths", null))
+
+masked_paths_kept(c, oci) if {
+	not is_null(object.get(c, "masked_paths", null))
+	masked := as_list(object.get(oci, ["Linux", "MaskedPaths"], []))
+	every p in c.masked_paths {
+		p in masked
+	}
+}
+
+readonly_paths_kept(c, _) if is_null(object.get(c, "readonly_paths", null))
+
+readonly_paths_kept(c, oci) if {
+	not is_null(object.get(c, "readonly_paths", null))
+	hidden := array.concat(as_list(object.get(oci, ["Linux", "ReadonlyPaths"], [])), as_list(object.get(oci, ["Linux", "MaskedPaths"], [])))
+	every p in c.readonly_paths {
+		p in hidden
+	}
 }
 
 cgroup_mount_allowed(_, m) if object.get(m, "destination", "") != "/sys/fs/cgroup"

@@ -18,11 +18,13 @@
 # container joins the network namespace the first one joined; passthrough
 # GPUs (VFIO devices and their CDI annotations) only as many as the pod
 # spec's resource limits ask for; the cgroup mount only with the options
-# the runtime settings list (containerd).
+# the runtime settings list (containerd); /proc and /sys paths the kubelet
+# masks or makes read-only stay so, unless the pod spec makes the
+# container privileged or asks for procMount Unmasked (CRI-O's pause
+# container: not checked).
 #
 # What it does NOT check yet: other mounts and storages (which host paths
-# and volumes a container gets), devices other than VFIO, and masked and
-# read-only paths.
+# and volumes a container gets) and devices other than VFIO.
 # Environment values the pod spec cannot know (Secret values, service
 # links, resource quantities) are matched by name or form, never by value.
 #
