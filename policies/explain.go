@@ -199,6 +199,9 @@ func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
 			return Mismatch{"OCI.Linux.ReadonlyPaths", stringList(linux["ReadonlyPaths"]), "to include " + p + " (or mask it)"}, true
 		}
 	}
+	if m, differs := explainMounts(c, oci); differs {
+		return m, true
+	}
 	if c.CgroupMountOptions != nil {
 		for i, m := range list(oci["Mounts"]) {
 			mm, _ := m.(map[string]any)
@@ -377,4 +380,50 @@ func anyList(gids []uint32) []any {
 		out[i] = float64(g)
 	}
 	return out
+}
+
+// propagationOptions are the mount options that set propagation.
+var propagationOptions = []string{"rprivate", "private", "rslave", "slave", "rshared", "shared"}
+
+// explainMounts finds the first mount the rules refuse (mounts_allowed).
+func explainMounts(c *Container, oci map[string]any) (Mismatch, bool) {
+	if c.Mounts == nil {
+		return Mismatch{}, false
+	}
+	seen := map[string]bool{}
+	for i, m := range list(oci["Mounts"]) {
+		mm, _ := m.(map[string]any)
+		dest, _ := mm["destination"].(string)
+		field := fmt.Sprintf("OCI.Mounts[%d] (%s)", i, dest)
+		if seen[dest] {
+			return Mismatch{field, "a second mount at " + dest, "each destination once"}, true
+		}
+		seen[dest] = true
+		rule, ok := c.Mounts[dest]
+		if !ok {
+			return Mismatch{field, dest, "one of " + show(slices.Sorted(maps.Keys(c.Mounts)))}, true
+		}
+		if typ, _ := mm["type_"].(string); typ != rule.Type {
+			return Mismatch{field + ".type_", typ, rule.Type}, true
+		}
+		opts := stringList(mm["options"])
+		from := ""
+		if rule.Source != "" {
+			from = ", from " + rule.Source
+		}
+		switch {
+		case rule.Access == "ro" && !slices.Contains(opts, "ro"):
+			return Mismatch{field + ".options", opts, "ro (read-only" + from + ")"}, true
+		case rule.Access == "rw" && (slices.Contains(opts, "ro") || !slices.Contains(opts, "rbind")):
+			return Mismatch{field + ".options", opts, "rbind, not ro (read-write" + from + ")"}, true
+		}
+		if rule.Propagation != nil {
+			for _, o := range opts {
+				if slices.Contains(propagationOptions, o) && !slices.Contains(rule.Propagation, o) {
+					return Mismatch{field + ".options", o, "propagation " + strings.Join(rule.Propagation, " or ") + from}, true
+				}
+			}
+		}
+	}
+	return Mismatch{}, false
 }

@@ -1,9 +1,11 @@
 package policies
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -75,6 +77,23 @@ type Container struct {
 	// leaves them unchecked.
 	MaskedPaths   []string `json:"masked_paths"`
 	ReadonlyPaths []string `json:"readonly_paths"`
+	// Mounts are the only mounts the container may have, by destination,
+	// each at most once; null leaves them unchecked.
+	Mounts map[string]Mount `json:"mounts"`
+}
+
+// Mount is what a mount at one destination must be.
+type Mount struct {
+	// Type is the OCI mount type (bind, proc, tmpfs...).
+	Type string `json:"type"`
+	// Access is "ro" (the ro option), "rw" (a read-write rbind), or ""
+	// (either).
+	Access string `json:"access,omitempty"`
+	// Propagation lists the propagation options the mount may carry
+	// (rprivate, rslave, rshared...); nil leaves them unchecked.
+	Propagation []string `json:"propagation"`
+	// Source is where the pod spec asks for it (for explanations).
+	Source string `json:"source,omitempty"`
 }
 
 // Process is the expected OCI process.
@@ -96,6 +115,51 @@ type Process struct {
 	Capabilities    []string `json:"capabilities"`
 	NoNewPrivileges bool     `json:"no_new_privileges"`
 	Terminal        bool     `json:"terminal"`
+}
+
+// containerMounts are the mounts a container may have: the runtime's,
+// the kubelet's /etc files, the termination log, the service account
+// token unless the pod opts out, the image's volumes (containerd gives
+// each a read-write bind), and each volumeMount at its path, read-only
+// when the pod spec says so, with private propagation unless the pod
+// spec asks for another (as genpolicy expects them: kata 3.25.0
+// src/tools/genpolicy/src/mount_and_storage.rs).
+func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings) map[string]Mount {
+	out := maps.Clone(s.RuntimeMounts)
+	maps.Copy(out, s.ContainerMounts)
+	private := []string{"rprivate"}
+	term, _ := c["terminationMessagePath"].(string)
+	if term == "" {
+		term = "/dev/termination-log"
+	}
+	out[term] = Mount{Type: "bind", Source: "the termination message (terminationMessagePath)"}
+	if auto, ok := pod.Spec["automountServiceAccountToken"].(bool); !ok || auto {
+		out["/var/run/secrets/kubernetes.io/serviceaccount"] = Mount{Type: "bind", Access: "ro", Propagation: private, Source: "the service account token (automountServiceAccountToken)"}
+	}
+	for _, v := range im.Config.Volumes {
+		out[v] = Mount{Type: "bind", Access: "rw", Propagation: private, Source: "a volume of the image (VOLUME " + v + ")"}
+	}
+	for i, vm := range list(c["volumeMounts"]) {
+		m, _ := vm.(map[string]any)
+		path, _ := m["mountPath"].(string)
+		if path == "" {
+			continue
+		}
+		access := "rw"
+		if ro, _ := m["readOnly"].(bool); ro {
+			access = "ro"
+		}
+		prop := private
+		switch m["mountPropagation"] {
+		case "HostToContainer":
+			prop = []string{"rprivate", "rslave"}
+		case "Bidirectional":
+			prop = []string{"rprivate", "rshared"}
+		}
+		name, _ := m["name"].(string)
+		out[path] = Mount{Type: "bind", Access: access, Propagation: prop, Source: fmt.Sprintf("volumeMounts[%d] (volume %s)", i, name)}
+	}
+	return out
 }
 
 // Settings are the runtime conventions the policy data is derived with
@@ -124,6 +188,13 @@ type Settings struct {
 	// EnvRegexes are environment entries the runtime may add to any
 	// container (service links, HOSTNAME).
 	EnvRegexes []string `json:"env_regexes"`
+	// RuntimeMounts are the mounts the runtime gives every container,
+	// the pause container included; ContainerMounts those it adds to the
+	// others (the kubelet's /etc files). Volumes, the service account
+	// token, the termination log and image volumes come from the pod spec
+	// and the image. nil RuntimeMounts leaves mounts unchecked.
+	RuntimeMounts   map[string]Mount `json:"runtime_mounts"`
+	ContainerMounts map[string]Mount `json:"container_mounts"`
 	// MaskedPaths and ReadonlyPaths are the paths a container's /proc and
 	// /sys hide or make read-only unless it is privileged or asks for
 	// procMount Unmasked: the kubelet's defaults (kubernetes v1.31.2
@@ -188,7 +259,10 @@ func SettingsFor(runtime string) Settings {
 		Settings
 		Placeholders map[string]string `json:"placeholders"`
 	}
-	if err := json.Unmarshal(doc, &raw); err != nil {
+	// Strict: a key in the wrong place is a fact silently not applied.
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
 		panic(fmt.Sprintf("policies: settings: %v", err)) // embedded, tested
 	}
 	s := raw.Settings
@@ -318,6 +392,9 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	pause.Source = "the pause container (spec.securityContext, the runtime's defaults)"
 	pause.Sysctls = sysctls
 	pause.MaskedPaths, pause.ReadonlyPaths = s.Pause.MaskedPaths, s.Pause.ReadonlyPaths
+	if s.RuntimeMounts != nil {
+		pause.Mounts = maps.Clone(s.RuntimeMounts)
+	}
 	uid, gid := s.Pause.UID, s.Pause.GID
 	_, userSet := intField(podSC, "runAsUser")
 	if v, ok := intField(podSC, "runAsUser"); ok {
@@ -413,6 +490,9 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 	limits, _ := resources["limits"].(map[string]any)
 	if n, ok := toUint(limits["nvidia.com/pgpu"]); ok {
 		out.GPUs = int(n)
+	}
+	if s.RuntimeMounts != nil {
+		out.Mounts = containerMounts(pod, c, im, s)
 	}
 	tty, _ := c["tty"].(bool)
 	out.Process = Process{Args: argv, Env: env, EnvRegexes: regexes, Cwd: cwd, UID: uid, GID: gid, AdditionalGIDs: groups,

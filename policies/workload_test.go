@@ -240,6 +240,29 @@ func TestWorkloadOneByteDenies(t *testing.T) {
 			linux := oci["Linux"].(map[string]any)
 			linux["ReadonlyPaths"] = linux["ReadonlyPaths"].([]any)[1:] // /proc/bus writable
 		}},
+		{"mount destination", "OCI.Mounts[0] (/usr/bin)", func(oci map[string]any) {
+			oci["Mounts"] = append([]any{map[string]any{"destination": "/usr/bin", "type_": "bind", "source": "/run/kata-containers/shared/containers/x", "options": []any{"rbind", "rprivate", "ro"}}}, oci["Mounts"].([]any)...)
+		}},
+		{"mount twice", "OCI.Mounts[12] (/var/run/secrets/kubernetes.io/serviceaccount)", func(oci map[string]any) {
+			mounts := oci["Mounts"].([]any)
+			oci["Mounts"] = append(mounts, mounts[len(mounts)-1])
+		}},
+		{"read-only mount made writable", "OCI.Mounts[11] (/var/run/secrets/kubernetes.io/serviceaccount).options", func(oci map[string]any) {
+			for _, m := range oci["Mounts"].([]any) {
+				mm := m.(map[string]any)
+				if mm["destination"] == "/var/run/secrets/kubernetes.io/serviceaccount" {
+					mm["options"] = []any{"rbind", "rprivate", "rw"}
+				}
+			}
+		}},
+		{"mount propagation", "OCI.Mounts[11] (/var/run/secrets/kubernetes.io/serviceaccount).options", func(oci map[string]any) {
+			for _, m := range oci["Mounts"].([]any) {
+				mm := m.(map[string]any)
+				if mm["destination"] == "/var/run/secrets/kubernetes.io/serviceaccount" {
+					mm["options"] = []any{"rbind", "rshared", "ro"}
+				}
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := normalizeJSON(t, base)
@@ -641,5 +664,53 @@ func TestMaskedPaths(t *testing.T) {
 				t.Errorf("CRI-O's pause container is bound: %v %v", pause.MaskedPaths, pause.ReadonlyPaths)
 			}
 		}
+	}
+}
+
+// TestKataMountCasesDenyForTheirMounts: kata's emptyDir cases, completed
+// with the image-name annotation containerd sets (their requests lack
+// it, see knownMismatches): the valid mount structures are allowed, and
+// each invalid mount destination, duplicate, format or propagation is
+// refused for its mount.
+func TestKataMountCasesDenyForTheirMounts(t *testing.T) {
+	dir := "createcontainer/volumes/emptydir"
+	containers := containersOf(t, dir)
+	e := newEngine(t, workloadPolicy(t, dir), "CreateContainerRequest")
+	imageRe := containers[1].Annotations["io.kubernetes.cri.image-name"]
+	image := regexp.MustCompile(`\\(.)`).ReplaceAllString(strings.TrimSuffix(strings.TrimPrefix(imageRe, "^"), "$"), "$1")
+	if !regexp.MustCompile(imageRe).MatchString(image) {
+		t.Fatalf("image %q does not match %q", image, imageRe)
+	}
+	checked := 0
+	for _, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+		if c.Kind != "CreateContainerRequest" {
+			continue
+		}
+		mountCase := strings.Contains(c.Description, "mount destination") || strings.Contains(c.Description, "mount format") ||
+			strings.Contains(c.Description, "mount options") || strings.Contains(c.Description, "more mounts") || strings.Contains(c.Description, "mount structure")
+		if !mountCase {
+			continue // sources, storages and fstypes are not compared
+		}
+		req := normalizeJSON(t, c.Request)
+		ann := req["OCI"].(map[string]any)["Annotations"].(map[string]any)
+		if ann["io.kubernetes.cri.container-type"] != "container" {
+			continue
+		}
+		ann["io.kubernetes.cri.image-name"] = image
+		ok, err := e.decide("CreateContainerRequest", req)
+		if err != nil || ok != c.Allowed {
+			m, _ := ExplainCreateContainer(containers, req)
+			t.Errorf("%q: allowed=%v, kata %v (%v) %s", c.Description, ok, c.Allowed, err, m)
+			continue
+		}
+		if !c.Allowed {
+			if m, found := ExplainCreateContainer(containers, req); !found || !strings.HasPrefix(m.Field, "OCI.Mounts") {
+				t.Errorf("%q: explanation %v", c.Description, m)
+			}
+		}
+		checked++
+	}
+	if checked < 6 {
+		t.Errorf("only %d cases checked", checked)
 	}
 }

@@ -340,7 +340,56 @@ container_matches(c, oci) if {
 	}
 	masked_paths_kept(c, oci)
 	readonly_paths_kept(c, oci)
+	mounts_allowed(c, oci)
 }
+
+# Mounts only at the destinations the pod spec, its image and the runtime
+# give the container, each once, of the expected type, read-only where the
+# pod spec says so, with the expected propagation (genpolicy compares
+# mounts likewise: kata 3.25.0 src/tools/genpolicy/rules.rego
+# allow_mount). Sources and storages are not compared.
+mounts_allowed(c, _) if is_null(object.get(c, "mounts", null))
+
+mounts_allowed(c, oci) if {
+	not is_null(object.get(c, "mounts", null))
+	mounts := as_list(object.get(oci, "Mounts", []))
+	count({d | some m in mounts; d := object.get(m, "destination", "")}) == count(mounts)
+	every m in mounts {
+		mount_allowed(c.mounts, m)
+	}
+}
+
+mount_allowed(rules, m) if {
+	rule := rules[object.get(m, "destination", "")]
+	object.get(m, "type_", "") == rule.type
+	opts := as_list(object.get(m, "options", []))
+	mount_access_ok(object.get(rule, "access", ""), opts)
+	mount_propagation_ok(object.get(rule, "propagation", null), opts)
+}
+
+mount_access_ok(access, _) if access == ""
+
+mount_access_ok("ro", opts) if "ro" in opts
+
+mount_access_ok("rw", opts) if {
+	not "ro" in opts
+	"rbind" in opts
+}
+
+propagation_options := {"rprivate", "private", "rslave", "slave", "rshared", "shared"}
+
+mount_propagation_ok(allowed, _) if is_null(allowed)
+
+mount_propagation_ok(allowed, opts) if {
+	not is_null(allowed)
+	every o in opts {
+		mount_propagation_option_ok(allowed, o)
+	}
+}
+
+mount_propagation_option_ok(_, o) if not o in propagation_options
+
+mount_propagation_option_ok(allowed, o) if o in allowed
 
 # Every path the container must have masked is masked (the runtime may
 # mask more); every read-only path is read-only or masked, as genpolicy's

@@ -21,10 +21,16 @@
 # the runtime settings list (containerd); /proc and /sys paths the kubelet
 # masks or makes read-only stay so, unless the pod spec makes the
 # container privileged or asks for procMount Unmasked (CRI-O's pause
-# container: not checked).
+# container: not checked); mounts only at the destinations the runtime,
+# the pod spec's volumeMounts, the service account token, the termination
+# log and the image's volumes give the container, each once, of the
+# expected type, read-only where the pod spec says so, with private
+# propagation unless the pod spec asks for another (containerd; on CRI-O
+# mounts are not checked).
 #
-# What it does NOT check yet: other mounts and storages (which host paths
-# and volumes a container gets) and devices other than VFIO.
+# What it does NOT check yet: where a mount comes from (its source and
+# the storages the agent sets up for it, e.g. which block device backs an
+# emptyDir), and devices other than VFIO.
 # Environment values the pod spec cannot know (Secret values, service
 # links, resource quantities) are matched by name or form, never by value.
 #
