@@ -2,12 +2,14 @@ package daemon_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -109,6 +111,50 @@ func TestOnACluster(t *testing.T) {
 	if len(n.cloud.Instances()) != 0 {
 		t.Errorf("VMs left: %v", n.cloud.Instances())
 	}
+
+	// A VM whose daemon lost its record (a node that rebooted): once its
+	// pod is gone and its PeerPod is being deleted, a daemon deletes the
+	// VM and releases the PeerPod, which then goes.
+	if _, err := shim.CreateVM(ctx, createRequest("k8s2", "web-0")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shim.StartVM(ctx, &hypervisor.StartVMRequest{Id: "k8s2"}); err != nil {
+		t.Fatal(err)
+	}
+	n.kill()
+	if err := os.RemoveAll(n.cfg.PodsDir); err != nil {
+		t.Fatal(err)
+	}
+	list, err = peerPods.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost string
+	for _, item := range list.Items {
+		if len(item.GetFinalizers()) == 1 {
+			lost = item.GetName()
+		}
+	}
+	if lost == "" || len(n.cloud.Instances()) != 1 {
+		t.Fatalf("no held PeerPod (%v) or VM (%v) to lose", list.Items, n.cloud.Instances())
+	}
+	if err := peerPods.Delete(ctx, lost, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n.cfg.ReconcileInterval = 20 * time.Millisecond
+	n.start()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(n.cloud.Instances()) != 0 || !gone(ctx, peerPods, lost) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lost VM %v or its PeerPod %s is still there", n.cloud.Instances(), lost)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func gone(ctx context.Context, r dynamic.ResourceInterface, name string) bool {
+	_, err := r.Get(ctx, name, metav1.GetOptions{})
+	return apierrors.IsNotFound(err)
 }
 
 func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {

@@ -34,6 +34,7 @@ import (
 	"github.com/cocogen/cocogen/internal/peerpod/agentproxy"
 	"github.com/cocogen/cocogen/internal/peerpod/hypervisor"
 	"github.com/cocogen/cocogen/internal/peerpod/instancetype"
+	"github.com/cocogen/cocogen/internal/peerpod/kube"
 	"github.com/cocogen/cocogen/internal/peerpod/provider"
 	"github.com/cocogen/cocogen/internal/peerpod/sandbox"
 	"github.com/cocogen/cocogen/internal/peerpod/userdata"
@@ -131,6 +132,9 @@ type Cluster interface {
 	// daemon persists it before asking, so that a daemon that dies in
 	// between still releases it.
 	PeerPodName(pod, instanceID string) string
+	// ListPeerPods lists the cluster's PeerPods, for the cleaner of VMs
+	// whose daemon lost them.
+	ListPeerPods(ctx context.Context) ([]kube.PeerPodRef, error)
 }
 
 // clusterTimeout bounds each Kubernetes call: the shim's CreateVM has no
@@ -667,7 +671,7 @@ func (d *Daemon) createInstance(ctx context.Context, rec sandbox.Record, ud []by
 		InstanceType: rec.InstanceType,
 		Image:        rec.Image,
 		UserData:     ud,
-		Tags:         map[string]string{"peerpodd-sandbox": rec.ID, "peerpodd-pod": rec.PodNamespace + "." + rec.PodName, "peerpodd-node": d.cfg.NodeName},
+		Tags:         instanceTags(rec, d.cfg.NodeName),
 	})
 	d.metrics.instanceOp("create", start, err)
 	if err != nil {
@@ -677,6 +681,18 @@ func (d *Daemon) createInstance(ctx context.Context, rec sandbox.Record, ud []by
 		return inst, fmt.Errorf("instance %s has no address", rec.InstanceName)
 	}
 	return inst, nil
+}
+
+// maxTagValue is the shortest tag value limit of the supported clouds
+// (Azure: 256 characters).
+const maxTagValue = 256
+
+// instanceTags name the sandbox, pod and node a VM belongs to; values are
+// cut to the clouds' limit (a namespace and pod name can together reach
+// 317 characters).
+func instanceTags(rec sandbox.Record, node string) map[string]string {
+	cut := func(s string) string { return s[:min(len(s), maxTagValue)] }
+	return map[string]string{"peerpodd-sandbox": cut(rec.ID), "peerpodd-pod": cut(rec.PodNamespace + "." + rec.PodName), "peerpodd-node": cut(node)}
 }
 
 // serveAgent records the instance, guards it with a PeerPod, connects
@@ -926,6 +942,65 @@ func (d *Daemon) reconcileLoop() {
 }
 
 func (d *Daemon) reconcile() {
+	d.reconcileSandboxes()
+	if d.cluster != nil {
+		d.cleanLostVMs()
+	}
+}
+
+// cleanLostVMs deletes the VM of every PeerPod being deleted (its pod is
+// gone) that still holds the finalizer and that no sandbox of this daemon
+// owns, then releases it: a VM whose daemon lost its record (a node that
+// rebooted, a state directory wiped) would otherwise run on, and its
+// namespace never finish deleting. Every node's daemon may do this for
+// any PeerPod of its provider; deletes and releases are idempotent.
+// (cloud-api-adaptor leaves it to its peerpod-ctrl controller, v0.22.0
+// src/peerpod-ctrl/controllers/peerpod_controller.go.)
+func (d *Daemon) cleanLostVMs() {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	pps, err := d.cluster.ListPeerPods(ctx)
+	cancel()
+	if err != nil {
+		d.metrics.errors.WithLabelValues("peerpod").Inc()
+		d.log.Warn("listing PeerPods", "error", err)
+		return
+	}
+	owned := map[string]bool{}
+	d.mu.Lock()
+	for _, e := range d.sandboxes {
+		if e.mu.TryLock() {
+			owned[e.rec.InstanceID] = true
+			e.mu.Unlock()
+		} else {
+			// Busy: it may be creating a VM right now; skip this round.
+			d.mu.Unlock()
+			return
+		}
+	}
+	d.mu.Unlock()
+	for _, pp := range pps {
+		if !pp.Deleting || !pp.Held || pp.CloudProvider != d.provider.Name() || pp.InstanceID == "" || owned[pp.InstanceID] {
+			continue
+		}
+		d.log.Info("deleting the VM of a PeerPod being deleted that no sandbox owns", "peerPod", pp.Namespace+"/"+pp.Name, "instance", pp.InstanceID)
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.DeleteTimeout)
+		start := time.Now()
+		err := d.provider.DeleteInstance(ctx, provider.Instance{ID: pp.InstanceID})
+		d.metrics.instanceOp("delete", start, err)
+		if err == nil {
+			cctx, ccancel := context.WithTimeout(ctx, clusterTimeout)
+			err = d.cluster.ReleasePeerPod(cctx, pp.Namespace, pp.Name)
+			ccancel()
+		}
+		cancel()
+		if err != nil {
+			d.metrics.errors.WithLabelValues("reconcile").Inc()
+			d.log.Error("cleaning up a lost VM", "peerPod", pp.Namespace+"/"+pp.Name, "error", err)
+		}
+	}
+}
+
+func (d *Daemon) reconcileSandboxes() {
 	d.mu.Lock()
 	entries := make([]*entry, 0, len(d.sandboxes))
 	for _, e := range d.sandboxes {

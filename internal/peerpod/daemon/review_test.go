@@ -12,6 +12,7 @@ import (
 
 	"github.com/cocogen/cocogen/internal/peerpod/daemon"
 	"github.com/cocogen/cocogen/internal/peerpod/hypervisor"
+	"github.com/cocogen/cocogen/internal/peerpod/kube"
 	"github.com/cocogen/cocogen/internal/peerpod/local"
 	"github.com/cocogen/cocogen/internal/peerpod/provider"
 )
@@ -20,6 +21,7 @@ import (
 // daemon killed in the middle of it).
 type fakeCluster struct {
 	mu       sync.Mutex
+	list     []kube.PeerPodRef
 	held     []string
 	block    chan struct{}
 	entered  chan struct{}
@@ -31,6 +33,12 @@ func (c *fakeCluster) PullSecretsAuth(context.Context, string, string) ([]byte, 
 }
 
 func (c *fakeCluster) PeerPodName(pod, instanceID string) string { return pod + "-pp" }
+
+func (c *fakeCluster) ListPeerPods(context.Context) ([]kube.PeerPodRef, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.list), nil
+}
 
 func (c *fakeCluster) CreatePeerPod(ctx context.Context, ns, pod, instanceID, cloud string) (string, error) {
 	c.mu.Lock()

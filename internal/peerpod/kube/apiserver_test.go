@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,7 @@ import (
 	"github.com/cocogen/cocogen/internal/kubetest"
 	"github.com/cocogen/cocogen/internal/peerpod/kube"
 	"github.com/cocogen/cocogen/internal/testkit"
+	"github.com/cocogen/cocogen/pkg/deploy/peerpodd"
 )
 
 var peerPods = schema.GroupVersionResource{Group: "confidentialcontainers.org", Version: "v1alpha1", Resource: "peerpods"}
@@ -138,6 +140,15 @@ func testPeerPod(t *testing.T, ctx context.Context, cs kubernetes.Interface, dyn
 	spec, _, _ := unstructured.NestedStringMap(pp.Object, "spec")
 	if spec["instanceID"] != "i-0123456789" || spec["cloudProvider"] != "azure" {
 		t.Errorf("spec %v", spec)
+	}
+
+	listed, err := c.ListPeerPods(ctx)
+	if err != nil {
+		t.Fatalf("listing PeerPods with the deployed role: %v", err)
+	}
+	want := kube.PeerPodRef{Namespace: ns, Name: name, InstanceID: "i-0123456789", CloudProvider: "azure", Held: true}
+	if !slices.Contains(listed, want) {
+		t.Errorf("PeerPods listed: %+v, want %+v among them", listed, want)
 	}
 
 	// A restarted daemon creating it again finds it.
@@ -293,14 +304,9 @@ func daemonClient(t *testing.T, ctx context.Context, cs kubernetes.Interface, ad
 	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	role := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "peerpodd"},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"pods", "serviceaccounts", "secrets"}, Verbs: []string{"get"}},
-			{APIGroups: []string{""}, Resources: []string{"nodes/status"}, Verbs: []string{"patch"}},
-			{APIGroups: []string{"confidentialcontainers.org"}, Resources: []string{"peerpods"}, Verbs: []string{"create", "get", "patch"}},
-		},
-	}
+	// The ClusterRole cocogen deploys the daemon with, so that the
+	// client's calls and the manifests cannot drift apart.
+	role := deployedClusterRole(t)
 	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -377,3 +383,31 @@ func makePod(t *testing.T, ctx context.Context, cs kubernetes.Interface, pod *co
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// deployedClusterRole is the ClusterRole of pkg/deploy/peerpodd's
+// manifests.
+func deployedClusterRole(t *testing.T) *rbacv1.ClusterRole {
+	t.Helper()
+	opts := peerpodd.DefaultOptions()
+	opts.Image = "registry.example/peerpodd@sha256:" + strings.Repeat("0", 64)
+	objs, err := peerpodd.Objects(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.Content["kind"] != "ClusterRole" {
+			continue
+		}
+		data, err := json.Marshal(o.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := &rbacv1.ClusterRole{}
+		if err := json.Unmarshal(data, role); err != nil {
+			t.Fatal(err)
+		}
+		return role
+	}
+	t.Fatal("the manifests have no ClusterRole")
+	return nil
+}

@@ -248,3 +248,39 @@ func peerPodPath(namespace, name string) string {
 // PeerPodName is the name CreatePeerPod gives the PeerPod of the pod's VM
 // (the package function, as a method for the daemon's Cluster interface).
 func (c *Client) PeerPodName(pod, instanceID string) string { return PeerPodName(pod, instanceID) }
+
+// PeerPodRef is a PeerPod as the daemon's cleaner needs it.
+type PeerPodRef struct {
+	Namespace, Name string
+	InstanceID      string
+	CloudProvider   string
+	// Deleting: the PeerPod is being deleted (its pod is gone) and waits
+	// for its finalizer.
+	Deleting bool
+	// Held: it carries the daemon's finalizer.
+	Held bool
+}
+
+// ListPeerPods lists every PeerPod of the cluster. peerpod-ctrl
+// (cloud-api-adaptor v0.22.0 src/peerpod-ctrl) watches them to delete the
+// VM of a PeerPod being deleted whose daemon never released it; peerpodd
+// does the same from this list, so no controller has to be deployed.
+func (c *Client) ListPeerPods(ctx context.Context) ([]PeerPodRef, error) {
+	var list struct {
+		Items []peerPod `json:"items"`
+	}
+	path := "/apis/" + PeerPodAPIVersion + "/" + peerPodResource
+	if err := c.do(ctx, http.MethodGet, path, "", nil, &list); err != nil {
+		return nil, fmt.Errorf("listing PeerPods: %w", err)
+	}
+	out := make([]PeerPodRef, 0, len(list.Items))
+	for _, p := range list.Items {
+		out = append(out, PeerPodRef{
+			Namespace: p.Metadata.Namespace, Name: p.Metadata.Name,
+			InstanceID: p.Spec.InstanceID, CloudProvider: p.Spec.CloudProvider,
+			Deleting: p.Metadata.DeletionTimestamp != "",
+			Held:     slices.Contains(p.Metadata.Finalizers, PeerPodFinalizer),
+		})
+	}
+	return out, nil
+}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -221,9 +222,13 @@ func loopback(n uint32) netip.Addr {
 
 // DeleteInstance stops the VM; one that does not exist is not an error.
 func (p *Provider) DeleteInstance(_ context.Context, inst provider.Instance) error {
+	name := inst.Name
+	if name == "" {
+		name = strings.TrimPrefix(inst.ID, "local/")
+	}
 	p.mu.Lock()
-	vm := p.vms[inst.Name]
-	delete(p.vms, inst.Name)
+	vm := p.vms[name]
+	delete(p.vms, name)
 	if vm != nil {
 		p.deletes++
 	}

@@ -73,8 +73,8 @@ func TestOnKubeAPIServer(t *testing.T) {
 			verb, group, resource, sub, ns string
 			allowed                        bool
 		}{
-			{"get", "", "nodes", "", "", true},
-			{"get", "", "nodes", "status", "", true},
+			{"get", "", "nodes", "", "", false},
+			{"get", "", "nodes", "status", "", false},
 			{"patch", "", "nodes", "status", "", true},
 			{"get", "", "pods", "", "team-a", true},
 			{"get", "", "serviceaccounts", "", "team-b", true},
@@ -82,6 +82,7 @@ func TestOnKubeAPIServer(t *testing.T) {
 			{"create", "confidentialcontainers.org", "peerpods", "", "team-a", true},
 			{"get", "confidentialcontainers.org", "peerpods", "", "team-a", true},
 			{"patch", "confidentialcontainers.org", "peerpods", "", "team-a", true},
+			{"list", "confidentialcontainers.org", "peerpods", "", "", true},
 			// What CAA v0.22.0 grants or a daemon might wish for, refused.
 			{"list", "", "secrets", "", "team-c", false},
 			{"watch", "", "secrets", "", "", false},

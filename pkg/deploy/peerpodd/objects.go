@@ -134,18 +134,17 @@ func rule(group string, resources []string, verbs ...string) map[string]any {
 }
 
 // clusterRole grants exactly the API calls the daemon makes, each verb
-// named (no wildcards, no list or watch: the daemon reads single objects
-// by name). It is cluster-wide because peer pods run in any namespace.
+// named (no wildcards, no watch, and list only of PeerPods: the daemon
+// reads every other object by name). It is cluster-wide because peer pods run in any namespace.
 // CAA v0.22.0 (install/charts/peerpods/templates/rbac.yaml) grants more:
 // list on pods, secrets and service accounts, update on peerpods, and
 // ConfigMap and Secret writes this daemon does not do.
 func clusterRole() manifest.Object {
 	rules := []any{
-		// Its own Node, read before patching its status.
-		rule("", []string{"nodes"}, "get"),
 		// Advertising the kata.peerpods.io/vm extended resource (the
-		// per-node peer-pod limit) is a patch of the Node's status.
-		rule("", []string{"nodes/status"}, "get", "patch"),
+		// per-node peer-pod limit) is a patch of the Node's status (a
+		// JSON patch: nothing is read first).
+		rule("", []string{"nodes/status"}, "patch"),
 		// A sandbox's pod, its service account and their image pull
 		// secrets, in the pod's namespace, whichever it is: the pod VM
 		// pulls the images, so the daemon passes it the pod's
@@ -157,8 +156,11 @@ func clusterRole() manifest.Object {
 		// daemon removes (a patch) once the VM is deleted. (Where the
 		// OwnerReferencesPermissionEnforcement admission plugin is on, off
 		// upstream by default, a blockOwnerDeletion owner reference would
-		// also take update on pods/finalizers: not granted.)
-		rule("confidentialcontainers.org", []string{"peerpods"}, "create", "get", "patch"),
+		// also take update on pods/finalizers: not granted.) list, the
+		// one list granted: the daemon's cleaner finds the PeerPods being
+		// deleted whose VM no daemon still owns (a node that rebooted)
+		// and deletes those VMs, as peerpod-ctrl would.
+		rule("confidentialcontainers.org", []string{"peerpods"}, "create", "get", "list", "patch"),
 	}
 	return object("rbac.authorization.k8s.io/v1", "ClusterRole", meta(Name, ""), map[string]any{"rules": rules})
 }
@@ -221,9 +223,10 @@ func daemonSet(o Options) manifest.Object {
 			// credentials to keep in it.
 			map[string]any{"secretRef": map[string]any{"name": SecretName, "optional": true}},
 		},
-		// The port the probes and a metrics scraper use; with the host's
-		// network it is the node's port 8000.
-		"ports": []any{map[string]any{"name": "metrics", "containerPort": num(probePort), "protocol": "TCP"}},
+		// No ports: the probes and /metrics listen on the node's loopback
+		// (127.0.0.1:8000), which the kubelet's probes reach on the host
+		// network; declaring the port would only reserve it as a host
+		// port on every node.
 		// /startup answers once the hypervisor socket is open and the
 		// pods of before a restart are back; CAA allows that about ten
 		// minutes (v0.22.0 daemonset.yaml: 20 s delay, 30 x 20 s), so

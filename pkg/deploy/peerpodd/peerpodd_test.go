@@ -290,12 +290,11 @@ func TestClusterRoleLeastPrivilege(t *testing.T) {
 		slices.Sort(granted[k])
 	}
 	want := map[string][]string{
-		"/nodes":                              {"get"},
-		"/nodes/status":                       {"get", "patch"},
+		"/nodes/status":                       {"patch"},
 		"/pods":                               {"get"},
 		"/serviceaccounts":                    {"get"},
 		"/secrets":                            {"get"},
-		"confidentialcontainers.org/peerpods": {"create", "get", "patch"},
+		"confidentialcontainers.org/peerpods": {"create", "get", "list", "patch"},
 	}
 	if diff := cmp.Diff(want, granted); diff != "" {
 		t.Errorf("grants (-want +got):\n%s", diff)

@@ -371,8 +371,16 @@ func parseTags(s string) (map[string]string, []error) {
 	if err := checkTags(tags); err != nil {
 		errs = append(errs, err)
 	}
+	// The daemon adds its own tags to every VM (sandbox, pod, node): TAGS
+	// that fill ARM's limit would pass here and fail every create.
+	if len(tags) > maxTags-reservedTags {
+		errs = append(errs, fmt.Errorf("%d tags: at most %d, since peerpodd adds %d of its own to every VM", len(tags), maxTags-reservedTags, reservedTags))
+	}
 	return tags, errs
 }
+
+// reservedTags is how many tags the daemon adds to each VM.
+const reservedTags = 3
 
 // checkTags applies ARM's tag limits.
 func checkTags(tags map[string]string) error {
