@@ -67,6 +67,7 @@ OpenShift sandboxed containers deploys its own daemon: do not use this there.`,
 	f.StringVar(&opts.Namespace, "namespace", opts.Namespace, "namespace of the daemon (created, labelled to admit privileged pods)")
 	f.IntVar(&opts.PeerPodsLimit, "peer-pods-limit", opts.PeerPodsLimit, "peer pods each node accepts (its kata.peerpods.io/vm capacity)")
 	f.StringToStringVar(&opts.NodeSelector, "node-selector", opts.NodeSelector, "labels of the nodes that run the daemon and the runtime class's pods (key=value,...)")
+	f.StringVar(&opts.AzureWorkloadIdentityClientID, "azure-workload-identity-client-id", "", "reach Azure with workload identity as this client ID (annotates the ServiceAccount, labels the daemon's pods for the webhook)")
 	f.StringVar(&opts.RuntimeClassName, "runtime-class", opts.RuntimeClassName, "name of the RuntimeClass pods use to run as peer pods")
 	f.StringVar(&opts.Handler, "handler", opts.Handler, "CRI runtime handler of the RuntimeClass (kata's remote runtime in containerd or CRI-O)")
 	f.StringVar(&opts.CloudProvider, "cloud-provider", "", "the cloud the daemon is for, recorded on the DaemonSet for readers (the daemon reads CLOUD_PROVIDER from peer-pods-cm)")

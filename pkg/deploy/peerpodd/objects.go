@@ -120,8 +120,29 @@ func namespace(o Options) manifest.Object {
 	return object("v1", "Namespace", md, nil)
 }
 
+// Azure workload identity's webhook contract (azure-workload-identity
+// docs: the ServiceAccount annotation names the identity, the pod label
+// opts the pod in to the injected environment and token).
+const (
+	azureClientIDAnnotation = "azure.workload.identity/client-id"
+	azureUseLabel           = "azure.workload.identity/use"
+)
+
+// podTemplateLabels are the daemon pods' labels.
+func podTemplateLabels(o Options) map[string]any {
+	l := labels()
+	if o.AzureWorkloadIdentityClientID != "" {
+		l[azureUseLabel] = "true"
+	}
+	return l
+}
+
 func serviceAccount(o Options) manifest.Object {
-	return object("v1", "ServiceAccount", meta(Name, o.Namespace), nil)
+	md := meta(Name, o.Namespace)
+	if o.AzureWorkloadIdentityClientID != "" {
+		md["annotations"] = map[string]any{azureClientIDAnnotation: o.AzureWorkloadIdentityClientID}
+	}
+	return object("v1", "ServiceAccount", md, nil)
 }
 
 // rule is one ClusterRole rule.
@@ -309,7 +330,7 @@ func daemonSet(o Options) manifest.Object {
 			// re-adopts.
 			"updateStrategy": map[string]any{"type": "OnDelete"},
 			"template": map[string]any{
-				"metadata": map[string]any{"labels": labels()},
+				"metadata": map[string]any{"labels": podTemplateLabels(o)},
 				"spec":     pod,
 			},
 		},

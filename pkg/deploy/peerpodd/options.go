@@ -3,6 +3,7 @@ package peerpodd
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -79,6 +80,16 @@ type Options struct {
 	// the kata-remote runtime in the nodes' containerd or CRI-O
 	// configuration.
 	Handler string
+	// AzureWorkloadIdentityClientID, when set (--azure-workload-identity
+	// -client-id), lets the daemon reach Azure with workload identity
+	// instead of a client secret: the ServiceAccount gets the
+	// azure.workload.identity/client-id annotation and the daemon's pods
+	// the azure.workload.identity/use label, which make the Azure
+	// workload identity webhook inject AZURE_CLIENT_ID, AZURE_TENANT_ID
+	// and AZURE_FEDERATED_TOKEN_FILE (azure-workload-identity's
+	// documented contract). The identity needs a federated credential for
+	// system:serviceaccount:<namespace>:peerpodd.
+	AzureWorkloadIdentityClientID string
 	// CloudProvider is the cloud the daemon is meant for (--cloud-provider,
 	// optional), recorded as the DaemonSet's annotation
 	// cocogen.dev/cloud-provider for readers; the daemon itself reads
@@ -163,11 +174,16 @@ func (o Options) Validate() error {
 	if o.CloudProvider != "" {
 		checkName("cloud-provider", o.CloudProvider, validation.IsDNS1123Label)
 	}
+	if id := o.AzureWorkloadIdentityClientID; id != "" && !guid.MatchString(id) {
+		add("azure-workload-identity-client-id", "%q is not a GUID (the managed identity's or app registration's client ID)", id)
+	}
 	if len(problems) > 0 {
 		return &InvalidOptionsError{Problems: problems}
 	}
 	return nil
 }
+
+var guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // imageProblem says what is wrong with an image reference, or "".
 func imageProblem(image string) string {

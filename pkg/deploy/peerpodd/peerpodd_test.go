@@ -372,6 +372,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		RuntimeClassName: "",
 		Handler:          "Bad.Handler",
 		CloudProvider:    "Azure Cloud",
+
+		AzureWorkloadIdentityClientID: "not-a-guid",
 	})
 	var invalid *peerpodd.InvalidOptionsError
 	if !errors.As(err, &invalid) {
@@ -381,7 +383,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	for _, p := range invalid.Problems {
 		got = append(got, p.Option)
 	}
-	want := []string{"namespace", "image", "peer-pods-limit", "node-selector", "node-selector", "runtime-class", "handler", "cloud-provider"}
+	want := []string{"namespace", "image", "peer-pods-limit", "node-selector", "node-selector", "runtime-class", "handler", "cloud-provider", "azure-workload-identity-client-id"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
 	}
@@ -411,5 +413,31 @@ func TestImagePolicy(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("%q: accepted %v, want %v (%v)", image, err == nil, ok, err)
 		}
+	}
+}
+
+// TestAzureWorkloadIdentity: the client ID annotates the ServiceAccount
+// and the daemon's pods opt in to the webhook that injects the identity.
+func TestAzureWorkloadIdentity(t *testing.T) {
+	o := peerpodd.DefaultOptions()
+	o.Image = "ghcr.io/cocogen/peerpodd@sha256:" + strings.Repeat("a", 64)
+	o.AzureWorkloadIdentityClientID = "11111111-2222-3333-4444-555555555555"
+	objs, err := peerpodd.Objects(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decodeStrict(t, objs)
+	if got.sa.Annotations["azure.workload.identity/client-id"] != o.AzureWorkloadIdentityClientID {
+		t.Errorf("ServiceAccount annotations %v", got.sa.Annotations)
+	}
+	if got.ds.Spec.Template.Labels["azure.workload.identity/use"] != "true" {
+		t.Errorf("pod labels %v", got.ds.Spec.Template.Labels)
+	}
+	// Without it, neither.
+	o.AzureWorkloadIdentityClientID = ""
+	objs, _ = peerpodd.Objects(o)
+	got = decodeStrict(t, objs)
+	if len(got.sa.Annotations) != 0 || got.ds.Spec.Template.Labels["azure.workload.identity/use"] != "" {
+		t.Errorf("workload identity without a client ID: %v %v", got.sa.Annotations, got.ds.Spec.Template.Labels)
 	}
 }
