@@ -626,21 +626,32 @@ func inNetns(path string, fn func() error) error {
 		return fmt.Errorf("opening network namespace %s: %w", path, err)
 	}
 	defer target.Close()
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
+	// fn runs on a goroutine of its own, locked to its thread: if the
+	// thread cannot be brought back to its namespace, the goroutine ends
+	// still locked and the Go runtime discards the thread, instead of
+	// another goroutine later running in the pod's namespace.
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("opening the current network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("entering network namespace %s: %w", path, err)
+			return
+		}
+		err = fn()
+		if e := netns.Set(orig); e != nil {
+			errc <- errors.Join(err, fmt.Errorf("leaving network namespace %s: %w", path, e))
+			return // still locked: the thread goes with the goroutine
+		}
 		runtime.UnlockOSThread()
-		return fmt.Errorf("opening the current network namespace: %w", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(target); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("entering network namespace %s: %w", path, err)
-	}
-	err = fn()
-	if e := netns.Set(orig); e != nil {
-		return errors.Join(err, fmt.Errorf("leaving network namespace %s: %w", path, e))
-	}
-	runtime.UnlockOSThread()
-	return err
+		errc <- err
+	}()
+	return <-errc
 }
