@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/cocogen/cocogen/internal/peerpod/provider"
 )
@@ -148,5 +152,27 @@ func checkAuthorizedKey(t *testing.T, key string) {
 	}
 	if pub.Type() != ssh.KeyAlgoRSA {
 		t.Errorf("key type %s", pub.Type())
+	}
+}
+
+// TestConfigRefused: what stops the daemon (exit 2) and what it retries.
+func TestConfigRefused(t *testing.T) {
+	resp := func(code int) *http.Response { return &http.Response{StatusCode: code, Request: &http.Request{}} }
+	for name, tc := range map[string]struct {
+		err  error
+		want bool
+	}{
+		"ARM 404":                 {&azcore.ResponseError{StatusCode: 404}, true},
+		"ARM 403":                 {&azcore.ResponseError{StatusCode: 403}, true},
+		"ARM 503":                 {&azcore.ResponseError{StatusCode: 503}, false},
+		"Entra ID refuses":        {&azidentity.AuthenticationFailedError{RawResponse: resp(400)}, true},
+		"Entra ID down":           {&azidentity.AuthenticationFailedError{RawResponse: resp(503)}, false},
+		"no token file":           {azidentity.NewCredentialUnavailableError("no token file"), true},
+		"connection refused":      {errors.New("dial tcp: connection refused"), false},
+		"wrapped ARM 401 refusal": {fmt.Errorf("reading: %w", &azcore.ResponseError{StatusCode: 401}), true},
+	} {
+		if got := configRefused(tc.err); got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
 	}
 }

@@ -173,15 +173,28 @@ func (p *Provider) VerifyConfig(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	var authErr *azidentity.AuthenticationFailedError
-	var respErr *azcore.ResponseError
-	if errors.As(err, &authErr) ||
-		errors.As(err, &respErr) && slices.Contains([]int{
-			http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-		}, respErr.StatusCode) {
+	if configRefused(err) {
 		return fmt.Errorf("%w: reading subnet %s: %w", provider.ErrInvalidConfig, p.cfg.SubnetID, err)
 	}
 	return fmt.Errorf("reading subnet %s: %w", p.cfg.SubnetID, err)
+}
+
+// configRefused tells a configuration Azure refuses (worth exit 2: retrying
+// will not help) from an outage: ARM's 400/401/403/404; Entra ID refusing
+// the credential with a 4xx; a credential that cannot work at all (no
+// token file: azidentity's credentialUnavailable, marked NonRetriable).
+// Entra ID answering 5xx, or no answer, is an outage.
+func configRefused(err error) bool {
+	var respErr *azcore.ResponseError
+	if errors.As(err, &respErr) {
+		return slices.Contains([]int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, respErr.StatusCode)
+	}
+	var authErr *azidentity.AuthenticationFailedError
+	if errors.As(err, &authErr) {
+		return authErr.RawResponse == nil || authErr.RawResponse.StatusCode < http.StatusInternalServerError
+	}
+	var unavailable interface{ NonRetriable() }
+	return errors.As(err, &unavailable)
 }
 
 // InstanceTypes describes the named VM sizes, or all allowed sizes when
