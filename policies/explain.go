@@ -280,6 +280,9 @@ func Explain(policy, kind string, req map[string]any) (Explanation, error) {
 	if err != nil {
 		return Explanation{}, err
 	}
+	if e, ok := explainStreams(data, kind); ok {
+		return e, nil
+	}
 	raw, _ := json.Marshal(data["containers"])
 	var containers []Container
 	if err := json.Unmarshal(raw, &containers); err != nil {
@@ -329,7 +332,7 @@ func Explain(policy, kind string, req map[string]any) (Explanation, error) {
 		}
 		out.Mismatch = &Mismatch{Field: "process.Args", Got: args, Expected: fmt.Sprintf("a probe's argv %s or an allowed command %s", show(probes), show(ep.Allowed))}
 	default:
-		return Explanation{}, fmt.Errorf("explain covers CreateContainerRequest and ExecProcessRequest, not %s", kind)
+		return Explanation{}, fmt.Errorf("explain covers %s, not %s", strings.Join(ExplainedKinds, ", "), kind)
 	}
 	return out, nil
 }
@@ -426,4 +429,32 @@ func explainMounts(c *Container, oci map[string]any) (Mismatch, bool) {
 		}
 	}
 	return Mismatch{}, false
+}
+
+// ExplainedKinds are the request kinds Explain covers.
+var ExplainedKinds = []string{"CreateContainerRequest", "ExecProcessRequest", "ReadStreamRequest", "WriteStreamRequest", "CloseStdinRequest"}
+
+// explainStreams decides the stream requests of any profile: container
+// logs (ReadStreamRequest, what kubectl logs reads) and stdin
+// (WriteStreamRequest, CloseStdinRequest), as the rules do from
+// policy_data.streams, and names the init-data profile option that
+// changes the decision.
+func explainStreams(data map[string]any, kind string) (Explanation, bool) {
+	streams, _ := data["streams"].(map[string]any)
+	var key, what, option string
+	switch kind {
+	case "ReadStreamRequest":
+		key, what, option = "allow_logs", "a container's stdout/stderr (kubectl logs)", "policy.allowLogs: true (off by default for profiles whose pods fetch KBS resources, whose secrets a log could leak; allowing it warns at every render)"
+	case "WriteStreamRequest", "CloseStdinRequest":
+		key, what, option = "allow_stdin", "writing to a container's stdin (kubectl attach/exec -i)", "policy.allowStdin: true"
+	default:
+		return Explanation{}, false
+	}
+	out := Explanation{Kind: kind}
+	if allowed, _ := streams[key].(bool); allowed {
+		out.Allowed = true
+		return out, true
+	}
+	out.Mismatch = &Mismatch{Field: kind, Got: what, Expected: "refused by this policy; the init-data profile option " + option + " allows it"}
+	return out, true
 }

@@ -714,3 +714,34 @@ func TestKataMountCasesDenyForTheirMounts(t *testing.T) {
 		t.Errorf("only %d cases checked", checked)
 	}
 }
+
+// TestExplainStreams: logs and stdin are explained for every profile,
+// naming the option that changes the decision, and agree with the rules.
+func TestExplainStreams(t *testing.T) {
+	no, yes := false, true
+	for _, tc := range []struct {
+		opts       Options
+		kind       string
+		allowed    bool
+		mentioning string
+	}{
+		{Options{AllowLogs: &no}, "ReadStreamRequest", false, "policy.allowLogs: true"},
+		{Options{AllowLogs: &yes}, "ReadStreamRequest", true, ""},
+		{Options{}, "WriteStreamRequest", false, "policy.allowStdin: true"},
+		{Options{AllowStdin: true}, "CloseStdinRequest", true, ""},
+	} {
+		policy := renderT(t, tc.opts)
+		ex, err := Explain(policy, tc.kind, map[string]any{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEngine(t, policy, tc.kind)
+		ok, err := e.decide(tc.kind, map[string]any{})
+		if err != nil || ok != tc.allowed || ex.Allowed != tc.allowed {
+			t.Errorf("%s %+v: rules %v (%v), explain %v, want %v", tc.kind, tc.opts, ok, err, ex.Allowed, tc.allowed)
+		}
+		if tc.mentioning != "" && (ex.Mismatch == nil || !strings.Contains(ex.Mismatch.String(), tc.mentioning)) {
+			t.Errorf("%s: %v does not name %q", tc.kind, ex.Mismatch, tc.mentioning)
+		}
+	}
+}

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -29,8 +30,9 @@ func newPolicyExplainCmd() *cobra.Command {
 value, or manifests carrying the init-data (a rendered Pod or Deployment).
 REQUEST is the request as JSON: one request (its kind from --kind), or the
 kata agent's policy log (/tmp/policy.jsonl in the guest, one
-{"kind": ..., "request": ...} per line), every CreateContainerRequest and
-ExecProcessRequest of which is explained.
+{"kind": ..., "request": ...} per line), every CreateContainerRequest,
+ExecProcessRequest and stream request (logs: ReadStreamRequest; stdin:
+WriteStreamRequest, CloseStdinRequest) of which is explained.
 
 For a denial it prints the first field of the request that differs from
 what the policy expects, the expected value and the container of the pod
@@ -58,7 +60,7 @@ decides with the policy. Exit status 1 when a request is denied.`,
 			out := cmd.OutOrStdout()
 			denied, explained := false, 0
 			for _, r := range requests {
-				if r.Kind != "CreateContainerRequest" && r.Kind != "ExecProcessRequest" {
+				if !slices.Contains(policies.ExplainedKinds, r.Kind) {
 					continue
 				}
 				explained++
@@ -80,7 +82,7 @@ decides with the policy. Exit status 1 when a request is denied.`,
 				}
 			}
 			if explained == 0 {
-				return usageError{errors.New("no CreateContainerRequest or ExecProcessRequest to explain")}
+				return usageError{fmt.Errorf("no request to explain (%s)", strings.Join(policies.ExplainedKinds, ", "))}
 			}
 			if denied {
 				return errDifferent

@@ -97,4 +97,14 @@ func TestPolicyExplain(t *testing.T) {
 	if code := run([]string{"policy", "explain", policyFile, reqFile}, nil, &out, &errs); code != exitInvalid || !strings.Contains(errs.String(), "only the workload profile") {
 		t.Errorf("exit %d: %s", code, errs.String())
 	}
+	// ...but its logs decision is explained, with the option to change it.
+	no := false
+	noLogs, _ := policies.Render(policies.Options{AllowLogs: &no})
+	testkit.WriteFile(t, policyFile, noLogs)
+	testkit.WriteFile(t, reqFile, `{"container_id": "abc", "exec_id": "", "len": 0}`)
+	out.Reset()
+	if code := run([]string{"policy", "explain", "--kind", "ReadStreamRequest", policyFile, reqFile}, nil, &out, &errs); code != exitDifferent ||
+		!strings.Contains(out.String(), "ReadStreamRequest: DENIED") || !strings.Contains(out.String(), "policy.allowLogs: true") {
+		t.Errorf("exit %d:\n%s", code, out.String())
+	}
 }
