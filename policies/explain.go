@@ -269,60 +269,111 @@ func PolicyData(policy string) (map[string]any, error) {
 	return data, nil
 }
 
-// Explain reads a CreateContainerRequest or ExecProcessRequest against a
-// workload policy and says whether its data allows the request and, if
-// not, the first field that differs, with the expected value. An exec is
-// further bound to the container the sandbox state recorded for its
-// container id, which Explain cannot see: it names the container the
-// probe belongs to (Container), which the id must be.
+// Explain reads one request against a policy and says whether its data
+// allows it and, if not, the first field that differs, with the expected
+// value. It sees no sandbox state: an exec is compared with the probe of
+// the same argv, whose container (Container) the exec's container id must
+// be. An Explainer reading the agent's log follows the state.
 func Explain(policy, kind string, req map[string]any) (Explanation, error) {
-	data, err := PolicyData(policy)
+	x, err := NewExplainer(policy)
 	if err != nil {
 		return Explanation{}, err
 	}
-	if e, ok := explainStreams(data, kind); ok {
+	return x.Explain(kind, req)
+}
+
+// Explainer explains the requests of one sandbox in order, keeping the
+// sandbox state the rules keep (which container id was created as which
+// container of the pod), so an exec is explained against its own
+// container, and one in a container the policy never let be created says
+// so.
+type Explainer struct {
+	data       map[string]any
+	containers []Container
+	exec       struct {
+		Allowed [][]string `json:"allowed_commands"`
+		Probes  []Probe    `json:"probes"`
+	}
+	// created maps container ids to containers, once Track is on.
+	created map[string]int
+}
+
+// NewExplainer reads a policy's data.
+func NewExplainer(policy string) (*Explainer, error) {
+	data, err := PolicyData(policy)
+	if err != nil {
+		return nil, err
+	}
+	x := &Explainer{data: data}
+	raw, _ := json.Marshal(data["containers"])
+	if err := json.Unmarshal(raw, &x.containers); err != nil {
+		return nil, fmt.Errorf("policy_data.containers: %w", err)
+	}
+	raw, _ = json.Marshal(data["exec_process"])
+	if err := json.Unmarshal(raw, &x.exec); err != nil {
+		return nil, fmt.Errorf("policy_data.exec_process: %w", err)
+	}
+	return x, nil
+}
+
+// Track makes the Explainer follow the sandbox state from the requests it
+// explains (the agent's log of one sandbox, from its start).
+func (x *Explainer) Track() { x.created = map[string]int{} }
+
+// Explain explains one request (and, tracking, records what it changes).
+func (x *Explainer) Explain(kind string, req map[string]any) (Explanation, error) {
+	if e, ok := explainStreams(x.data, kind); ok {
 		return e, nil
 	}
-	raw, _ := json.Marshal(data["containers"])
-	var containers []Container
-	if err := json.Unmarshal(raw, &containers); err != nil {
-		return Explanation{}, fmt.Errorf("policy_data.containers: %w", err)
+	if kind == "RemoveContainerRequest" && x.created != nil {
+		id, _ := req["container_id"].(string)
+		delete(x.created, id)
+		return Explanation{Kind: kind, Allowed: true}, nil
 	}
-	if len(containers) == 0 {
-		return Explanation{}, fmt.Errorf("the policy binds no containers (profile %v): only the workload profile can be explained", data["profile"])
+	if len(x.containers) == 0 {
+		return Explanation{}, fmt.Errorf("the policy binds no containers (profile %v): only the workload profile can be explained", x.data["profile"])
 	}
 	out := Explanation{Kind: kind}
 	switch kind {
 	case "CreateContainerRequest":
-		m, c, differs := explainCreate(containers, req)
+		m, c, differs := explainCreate(x.containers, req)
 		out.Allowed = !differs
 		if differs {
 			out.Mismatch = &m
 		}
 		if c != nil {
 			out.Container = c.Source
+			if out.Allowed && x.created != nil {
+				id, _ := req["container_id"].(string)
+				for i := range x.containers {
+					if &x.containers[i] == c {
+						x.created[id] = i
+					}
+				}
+			}
 		}
 	case "ExecProcessRequest":
-		raw, _ := json.Marshal(data["exec_process"])
-		var ep struct {
-			Allowed [][]string `json:"allowed_commands"`
-			Probes  []Probe    `json:"probes"`
-		}
-		if err := json.Unmarshal(raw, &ep); err != nil {
-			return Explanation{}, fmt.Errorf("policy_data.exec_process: %w", err)
-		}
 		proc, _ := req["process"].(map[string]any)
 		args := stringList(proc["Args"])
-		if slices.ContainsFunc(ep.Allowed, func(a []string) bool { return slices.Equal(a, args) }) {
+		if slices.ContainsFunc(x.exec.Allowed, func(a []string) bool { return slices.Equal(a, args) }) {
 			out.Allowed = true
 			return out, nil
 		}
+		id, _ := req["container_id"].(string)
+		created, known := x.created[id]
+		if x.created != nil && !known {
+			out.Mismatch = &Mismatch{Field: "container_id", Got: id, Expected: "a container this policy let be created (its CreateContainerRequest was refused above, or is not in the log)"}
+			return out, nil
+		}
 		var probes [][]string
-		for _, p := range ep.Probes {
+		for _, p := range x.exec.Probes {
+			if x.created != nil && p.Container != created {
+				continue // a probe of another container
+			}
 			probes = append(probes, p.Args)
-			if slices.Equal(p.Args, args) && p.Container < len(containers) {
-				out.Container = containers[p.Container].Source
-				m, differs := explainExec(containers[p.Container].Process, proc)
+			if slices.Equal(p.Args, args) && p.Container < len(x.containers) {
+				out.Container = x.containers[p.Container].Source
+				m, differs := explainExec(x.containers[p.Container].Process, proc)
 				out.Allowed = !differs && req["string_user"] == nil
 				if differs {
 					out.Mismatch = &m
@@ -330,7 +381,12 @@ func Explain(policy, kind string, req map[string]any) (Explanation, error) {
 				return out, nil
 			}
 		}
-		out.Mismatch = &Mismatch{Field: "process.Args", Got: args, Expected: fmt.Sprintf("a probe's argv %s or an allowed command %s", show(probes), show(ep.Allowed))}
+		where := ""
+		if x.created != nil {
+			out.Container = x.containers[created].Source
+			where = " of this container"
+		}
+		out.Mismatch = &Mismatch{Field: "process.Args", Got: args, Expected: fmt.Sprintf("a probe's argv%s %s or an allowed command %s", where, show(probes), show(x.exec.Allowed))}
 	default:
 		return Explanation{}, fmt.Errorf("explain covers %s, not %s", strings.Join(ExplainedKinds, ", "), kind)
 	}

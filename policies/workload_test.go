@@ -745,3 +745,45 @@ func TestExplainStreams(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainerFollowsState: fed kata's state cases in order, as the
+// agent's log would list them, the tracking explainer decides every
+// CreateContainerRequest and ExecProcessRequest as the rules do with the
+// agent's state, including execs in containers whose creation was
+// refused, which it names.
+func TestExplainerFollowsState(t *testing.T) {
+	for _, dir := range []string{"state/execprocess", "state/createcontainer"} {
+		text := workloadPolicy(t, dir)
+		e := newEngine(t, text, "CreateContainerRequest", "ExecProcessRequest", "RemoveContainerRequest")
+		x, err := NewExplainer(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Track()
+		refusedContainer := 0
+		for i, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+			switch c.Kind {
+			case "CreateContainerRequest", "ExecProcessRequest", "RemoveContainerRequest":
+			default:
+				continue
+			}
+			allowed, err := e.decide(c.Kind, c.Request)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex, err := x.Explain(c.Kind, c.Request)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Kind != "RemoveContainerRequest" && ex.Allowed != allowed {
+				t.Errorf("%s #%d %q (%s): rules allowed=%v, explanation %+v", dir, i, c.Description, c.Kind, allowed, ex)
+			}
+			if ex.Mismatch != nil && ex.Mismatch.Field == "container_id" {
+				refusedContainer++
+			}
+		}
+		if dir == "state/execprocess" && refusedContainer == 0 {
+			t.Errorf("%s: no exec was explained as one in a container the policy never created", dir)
+		}
+	}
+}

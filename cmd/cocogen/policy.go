@@ -32,7 +32,9 @@ REQUEST is the request as JSON: one request (its kind from --kind), or the
 kata agent's policy log (/tmp/policy.jsonl in the guest, one
 {"kind": ..., "request": ...} per line), every CreateContainerRequest,
 ExecProcessRequest and stream request (logs: ReadStreamRequest; stdin:
-WriteStreamRequest, CloseStdinRequest) of which is explained.
+WriteStreamRequest, CloseStdinRequest) of which is explained, in order,
+following the sandbox state as the policy does (which container each id
+was created as).
 
 For a denial it prints the first field of the request that differs from
 what the policy expects, the expected value and the container of the pod
@@ -57,14 +59,27 @@ decides with the policy. Exit status 1 when a request is denied.`,
 			if err != nil {
 				return usageError{fmt.Errorf("%s: %w", args[1], err)}
 			}
+			x, err := policies.NewExplainer(policyText)
+			if err != nil {
+				return usageError{fmt.Errorf("%s: %w", args[0], err)}
+			}
+			if len(requests) > 1 {
+				// The agent's log: follow the sandbox state, so an exec is
+				// explained against the container its id was created as.
+				x.Track()
+			}
 			out := cmd.OutOrStdout()
 			denied, explained := false, 0
 			for _, r := range requests {
+				if r.Kind == "RemoveContainerRequest" {
+					_, _ = x.Explain(r.Kind, r.Request) // state only
+					continue
+				}
 				if !slices.Contains(policies.ExplainedKinds, r.Kind) {
 					continue
 				}
 				explained++
-				e, err := policies.Explain(policyText, r.Kind, r.Request)
+				e, err := x.Explain(r.Kind, r.Request)
 				if err != nil {
 					return usageError{err}
 				}
