@@ -115,6 +115,29 @@ func explainDevices(c *Container, req map[string]any) (Mismatch, bool) {
 			return Mismatch{"devices", p, "a device named by a CDI annotation"}, true
 		}
 	}
+	if c.DevicePaths == nil {
+		return Mismatch{}, false
+	}
+	allowed := func(p string) bool {
+		return c.GPUs > 0 && strings.HasPrefix(p, vfioPrefix) || slices.Contains(c.DevicePaths, p)
+	}
+	want := "only the pod spec's volumeDevices " + show(c.DevicePaths)
+	if c.GPUs > 0 {
+		want += " and VFIO devices"
+	}
+	for i, d := range list(req["devices"]) {
+		dm, _ := d.(map[string]any)
+		if p, _ := dm["container_path"].(string); !allowed(p) {
+			return Mismatch{fmt.Sprintf("devices[%d].container_path", i), p, want}, true
+		}
+	}
+	linux, _ := oci["Linux"].(map[string]any)
+	for i, d := range list(linux["Devices"]) {
+		dm, _ := d.(map[string]any)
+		if p, _ := dm["Path"].(string); !allowed(p) {
+			return Mismatch{fmt.Sprintf("OCI.Linux.Devices[%d].Path", i), p, want}, true
+		}
+	}
 	return Mismatch{}, false
 }
 

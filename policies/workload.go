@@ -80,6 +80,10 @@ type Container struct {
 	// Mounts are the only mounts the container may have, by destination,
 	// each at most once; null leaves them unchecked.
 	Mounts map[string]Mount `json:"mounts"`
+	// DevicePaths are the only device paths, besides its passthrough
+	// GPUs' VFIO devices, the container may get (the pod spec's
+	// volumeDevices); null leaves devices other than VFIO unchecked.
+	DevicePaths []string `json:"device_paths"`
 }
 
 // Mount is what a mount at one destination must be.
@@ -195,6 +199,10 @@ type Settings struct {
 	// and the image. nil RuntimeMounts leaves mounts unchecked.
 	RuntimeMounts   map[string]Mount `json:"runtime_mounts"`
 	ContainerMounts map[string]Mount `json:"container_mounts"`
+	// RuntimeDevices are the device paths the runtime gives every
+	// container on top of the pod spec's volumeDevices; nil leaves
+	// devices other than VFIO unchecked.
+	RuntimeDevices []string `json:"runtime_devices"`
 	// MaskedPaths and ReadonlyPaths are the paths a container's /proc and
 	// /sys hide or make read-only unless it is privileged or asks for
 	// procMount Unmasked: the kubelet's defaults (kubernetes v1.31.2
@@ -395,6 +403,9 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	if s.RuntimeMounts != nil {
 		pause.Mounts = maps.Clone(s.RuntimeMounts)
 	}
+	if s.RuntimeDevices != nil {
+		pause.DevicePaths = slices.Clone(s.RuntimeDevices)
+	}
 	uid, gid := s.Pause.UID, s.Pause.GID
 	_, userSet := intField(podSC, "runAsUser")
 	if v, ok := intField(podSC, "runAsUser"); ok {
@@ -493,6 +504,15 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 	}
 	if s.RuntimeMounts != nil {
 		out.Mounts = containerMounts(pod, c, im, s)
+	}
+	if s.RuntimeDevices != nil {
+		out.DevicePaths = slices.Clone(s.RuntimeDevices)
+		for _, vd := range list(c["volumeDevices"]) {
+			m, _ := vd.(map[string]any)
+			if p, _ := m["devicePath"].(string); p != "" {
+				out.DevicePaths = append(out.DevicePaths, p)
+			}
+		}
 	}
 	tty, _ := c["tty"].(bool)
 	out.Process = Process{Args: argv, Env: env, EnvRegexes: regexes, Cwd: cwd, UID: uid, GID: gid, AdditionalGIDs: groups,

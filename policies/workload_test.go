@@ -255,6 +255,9 @@ func TestWorkloadOneByteDenies(t *testing.T) {
 				}
 			}
 		}},
+		{"device", "OCI.Linux.Devices[0].Path", func(oci map[string]any) {
+			oci["Linux"].(map[string]any)["Devices"] = []any{map[string]any{"Path": "/dev/vda", "Type": "b", "Major": 254.0, "Minor": 0.0}}
+		}},
 		{"mount propagation", "OCI.Mounts[11] (/var/run/secrets/kubernetes.io/serviceaccount).options", func(oci map[string]any) {
 			for _, m := range oci["Mounts"].([]any) {
 				mm := m.(map[string]any)
@@ -785,5 +788,28 @@ func TestExplainerFollowsState(t *testing.T) {
 		if dir == "state/execprocess" && refusedContainer == 0 {
 			t.Errorf("%s: no exec was explained as one in a container the policy never created", dir)
 		}
+	}
+}
+
+// TestVolumeDevices: a raw block volume's device path is the one device
+// besides GPUs a container may get; CRI-O leaves devices unchecked.
+func TestVolumeDevices(t *testing.T) {
+	pod := podOf(t, "createcontainer/env_vars")
+	pod.Spec = normalizeJSON(t, pod.Spec)
+	c := list(pod.Spec["containers"])[0].(map[string]any)
+	c["volumeDevices"] = []any{map[string]any{"name": "data", "devicePath": "/dev/xvda"}}
+	containers, err := Containers(pod, kataLock(t), DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := containers[1].DevicePaths; !slices.Equal(got, []string{"/dev/xvda"}) || containers[0].DevicePaths == nil || len(containers[0].DevicePaths) != 0 {
+		t.Errorf("device paths: pause %v, container %v", containers[0].DevicePaths, got)
+	}
+	crio, err := Containers(pod, kataLock(t), SettingsFor(RuntimeCRIO))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crio[1].DevicePaths != nil {
+		t.Errorf("CRI-O devices bound: %v", crio[1].DevicePaths)
 	}
 }

@@ -294,7 +294,7 @@ create_container_safe if {
 
 # The first expected container the request matches (two identical
 # containers are one as far as the policy can tell).
-bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req)})
+bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req); other_devices_allowed(c, req)})
 
 # Passthrough GPUs (VFIO devices under policy_data.create_container.
 # vfio_prefix): a container gets them only if its pod spec asks for them
@@ -317,6 +317,31 @@ devices_match(c, req) if {
 		object.get(cdi, concat("", ["cdi.k8s.io/vfio", trim_prefix(p, prefix)]), "") != ""
 	}
 }
+
+# Devices other than passthrough GPUs: only those the pod spec's
+# volumeDevices (and the runtime) give the container, in the agent's
+# device list and in the OCI spec alike; the OCI spec may also carry the
+# VFIO nodes of the GPUs the pod spec asks for. A host adding a guest block
+# device (another container's storage, say) is refused.
+other_devices_allowed(c, _) if is_null(object.get(c, "device_paths", null))
+
+other_devices_allowed(c, req) if {
+	not is_null(object.get(c, "device_paths", null))
+	prefix := policy_data.create_container.vfio_prefix
+	every d in as_list(object.get(req, "devices", [])) {
+		device_path_allowed(c, prefix, object.get(d, "container_path", ""))
+	}
+	every d in as_list(object.get(req.OCI, ["Linux", "Devices"], [])) {
+		device_path_allowed(c, prefix, object.get(d, "Path", ""))
+	}
+}
+
+device_path_allowed(c, prefix, p) if {
+	c.gpus > 0
+	startswith(p, prefix)
+}
+
+device_path_allowed(c, _, p) if p in c.device_paths
 
 # The state key of a container id; ids holding JSON-pointer syntax ("/",
 # "~") have none, so their requests are refused.

@@ -25,12 +25,13 @@
 # the pod spec's volumeMounts, the service account token, the termination
 # log and the image's volumes give the container, each once, of the
 # expected type, read-only where the pod spec says so, with private
-# propagation unless the pod spec asks for another (containerd; on CRI-O
-# mounts are not checked).
+# propagation unless the pod spec asks for another; devices only the pod
+# spec's volumeDevices besides its GPUs' VFIO devices (containerd; on
+# CRI-O mounts and devices other than VFIO are not checked).
 #
 # What it does NOT check yet: where a mount comes from (its source and
 # the storages the agent sets up for it, e.g. which block device backs an
-# emptyDir), and devices other than VFIO.
+# emptyDir), and the OCI version of the request.
 # Environment values the pod spec cannot know (Secret values, service
 # links, resource quantities) are matched by name or form, never by value.
 #
