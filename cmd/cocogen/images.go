@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/cocogen/cocogen/internal/atomicfile"
 
 	"github.com/spf13/cobra"
 
@@ -78,7 +79,7 @@ from docker login / podman login.`,
 				// spec.imageLock, where the render reads it.
 				out = filepath.Join(root, filepath.FromSlash(p.Spec.ImageLock))
 			}
-			if err := writeFileAtomic(out, data); err != nil {
+			if err := atomicfile.Write(out, data, 0o644); err != nil {
 				return internalError{err}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "cocogen: locked %d images of %d confidential containers in %s\n", len(lock.Images), len(uses), out)
@@ -92,26 +93,4 @@ from docker login / podman login.`,
 	f.StringVar(&req.RepoRoot, "repo-root", "", "root of the pattern's git repository (default: the nearest parent of the pattern holding .git)")
 	addLimitFlags(f, &req.Load.Limits)
 	return cmd
-}
-
-// writeFileAtomic replaces path with data: a temporary file in the same
-// directory, then a rename, so a reader sees the old file or the new one.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
