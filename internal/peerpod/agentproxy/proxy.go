@@ -188,17 +188,23 @@ func (p *Proxy) forward(client net.Conn) {
 		return
 	}
 	defer p.untrack(server)
+	Splice(client, server)
+}
+
+// Splice copies bytes both ways between a and b until either side ends,
+// then closes both: a ttrpc stream has no meaning half-closed. It is how
+// the proxy joins the shim to the VM, and how a local VM's forwarder joins
+// the proxy to its agent.
+func Splice(a, b net.Conn) {
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
 		_, _ = io.Copy(dst, src)
-		// Either side ending ends the connection: a ttrpc stream has no
-		// meaning half-closed.
 		dst.Close()
 		src.Close()
 		done <- struct{}{}
 	}
-	go pipe(server, client)
-	go pipe(client, server)
+	go pipe(a, b)
+	go pipe(b, a)
 	<-done
 	<-done
 }

@@ -372,34 +372,9 @@ func (vm *VM) serve(ln net.Listener) {
 				return
 			}
 			defer agentConn.Close()
-			splice(c, agentConn)
+			agentproxy.Splice(c, agentConn)
 		}()
 	}
-}
-
-func splice(a, b net.Conn) {
-	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		buf := make([]byte, 32*1024)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				if _, werr := dst.Write(buf[:n]); werr != nil {
-					break
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		dst.Close()
-		src.Close()
-		done <- struct{}{}
-	}
-	go cp(a, b)
-	go cp(b, a)
-	<-done
-	<-done
 }
 
 func (vm *VM) stop() {
