@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogen/cocogen/internal/testkit"
+
 	"k8s.io/client-go/rest"
 )
 
@@ -72,7 +74,7 @@ func Start(t testing.TB, repoRoot string) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 
-	clientPort, peerPort, securePort := freePort(t), freePort(t), freePort(t)
+	clientPort, peerPort, securePort := testkit.FreePort(t), testkit.FreePort(t), testkit.FreePort(t)
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
 	run(ctx, t, dir, "etcd", etcd,
 		"--data-dir", filepath.Join(dir, "etcd"),
@@ -173,16 +175,6 @@ func waitReady(t testing.TB, cfg *rest.Config) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Fatalf("kube-apiserver not ready after 2m: %s", last)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // servingCert makes a self-signed certificate for 127.0.0.1 and returns

@@ -15,9 +15,14 @@
 package protogen
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bufbuild/protocompile"
@@ -142,3 +147,20 @@ func generateTTRPC(plugin *protogen.Plugin, file *protogen.File) {
 }
 
 func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+// Stale lists the generated files under dir that differ from what
+// Generate makes of the .proto files now (missing ones included), for the
+// test that keeps committed code current.
+func Stale(ctx context.Context, dir string, files ...string) ([]string, error) {
+	out, err := Generate(ctx, dir, files...)
+	if err != nil {
+		return nil, err
+	}
+	var stale []string
+	for _, name := range slices.Sorted(maps.Keys(out)) {
+		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || !bytes.Equal(got, out[name]) {
+			stale = append(stale, name)
+		}
+	}
+	return stale, nil
+}

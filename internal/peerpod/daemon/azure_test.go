@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogen/cocogen/internal/testkit"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/cocogen/cocogen/internal/peerpod/daemon"
@@ -101,7 +103,7 @@ func TestAzureEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	cloud := &azureCloud{Provider: ap, arm: arm, port: port, vms: map[string]*local.VM{}}
 	// The node starts on the local cloud, then restarts on Azure.
 	n := newNode(t, local.Options{ForwarderPort: port, InstanceTypes: []provider.InstanceType{{Name: "Standard_DC2as_v5"}, {Name: "Standard_DC4as_v5"}}}, func(c *daemon.Config) {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogen/cocogen/internal/testkit"
+
 	"github.com/containerd/ttrpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -58,7 +60,7 @@ func newNodeWith(t testing.TB, opts local.Options, tweak func(*daemon.Config), d
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	if opts.ForwarderPort == 0 {
-		opts.ForwarderPort = freePort(t)
+		opts.ForwarderPort = testkit.FreePort(t)
 	}
 	cloud := local.New(opts)
 	t.Cleanup(cloud.Close)
@@ -79,15 +81,6 @@ func newNodeWith(t testing.TB, opts local.Options, tweak func(*daemon.Config), d
 	n.start()
 	t.Cleanup(func() { n.d.Close() })
 	return n
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -13,21 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogen/cocogen/internal/testkit"
+
 	"github.com/containerd/ttrpc"
 
 	"github.com/cocogen/cocogen/internal/peerpod/agentpb"
 	"github.com/cocogen/cocogen/internal/peerpod/hypervisor"
 	"github.com/cocogen/cocogen/internal/peerpod/run"
 )
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestMainLocal runs the daemon as cmd/peerpodd does, with the local
 // provider, serves one sandbox end to end, and stops on the signal.
@@ -37,14 +30,14 @@ func TestMainLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	probe := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	probe := "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
 	socket := filepath.Join(dir, "hv.sock")
 	env := map[string]string{
 		"CLOUD_PROVIDER":             "local",
 		"REMOTE_HYPERVISOR_ENDPOINT": socket,
 		"PODS_DIR":                   filepath.Join(dir, "pods"),
 		"PEERPODD_CA_DIR":            filepath.Join(dir, "ca"),
-		"FORWARDER_PORT":             strconv.Itoa(freePort(t)),
+		"FORWARDER_PORT":             strconv.Itoa(testkit.FreePort(t)),
 		"PROXY_TIMEOUT":              "10s",
 		"PROBE_ADDRESS":              probe,
 		"PAUSE_IMAGE":                "registry.example/pause:3.9",
