@@ -169,9 +169,6 @@ func WithCluster(c Cluster) Option { return func(d *Daemon) { d.cluster = c } }
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(d *Daemon) { d.log = l } }
 
-// WithMetrics records into m (default: a fresh registry).
-func WithMetrics(m *Metrics) Option { return func(d *Daemon) { d.metrics = m } }
-
 // Daemon serves the remote-hypervisor protocol.
 type Daemon struct {
 	cfg      Config
@@ -243,6 +240,7 @@ func New(ctx context.Context, cfg Config, p provider.Provider, opts ...Option) (
 		cfg:       cfg,
 		provider:  p,
 		log:       slog.Default(),
+		metrics:   NewMetrics(),
 		creates:   make(chan struct{}, cfg.MaxConcurrentCreates),
 		limiter:   rate.NewLimiter(rate.Limit(cfg.CreateRate), cfg.CreateBurst),
 		sandboxes: map[string]*entry{},
@@ -254,9 +252,6 @@ func New(ctx context.Context, cfg Config, p provider.Provider, opts ...Option) (
 	}
 	for _, o := range opts {
 		o(d)
-	}
-	if d.metrics == nil {
-		d.metrics = NewMetrics()
 	}
 	d.metrics.observe(d)
 	if cfg.InitData != "" {
