@@ -149,7 +149,11 @@ func (o Object) ID() string {
 // cluster-scoped objects. Two kinds of one name in different API groups
 // would share a path; Set.Check reports that rather than guessing.
 func (o Object) TreePath() string {
-	parts := []string{o.Dir, o.Kind()}
+	// An object outside any directory (a base of its own) has none.
+	parts := []string{o.Kind()}
+	if o.Dir != "" {
+		parts = []string{o.Dir, o.Kind()}
+	}
 	if ns := o.Namespace(); ns != "" {
 		parts = append(parts, ns)
 	}

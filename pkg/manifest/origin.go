@@ -14,13 +14,26 @@ type Origin struct {
 	// File is the repository file it was read from, for objects that
 	// cocogen copies from an application's own manifests.
 	File string
+	// Tool names the code and command that made it when that is not a
+	// generator of the pattern's render, e.g. "pkg/deploy/peerpodd
+	// (cocogen peerpodd manifests)". With Tool, File is the upstream
+	// source an object was copied from unchanged.
+	Tool string
 }
 
 // Comment is the leading comment of the object's file in the tree, e.g.
-// "# cocogen: generators/acm from spec.clusterGroups[1]". It is a YAML
+// "# cocogen: generators/acm from spec.clusterGroups[1]", or
+// "# cocogen: <Tool>" for what a command other than render makes. It is a YAML
 // comment, never part of the object, so Argo CD, kubectl and kustomize see
 // exactly the object.
 func (o Origin) Comment() string {
+	if o.Tool != "" {
+		c := "# cocogen: " + o.Tool + "\n"
+		if o.File != "" {
+			c += "# From " + o.File + ", unchanged.\n"
+		}
+		return c
+	}
 	if o.Generator == "" && o.Spec == "" {
 		return ""
 	}

@@ -105,8 +105,13 @@ func meta(name, namespace string) map[string]any {
 func object(apiVersion, kind string, metadata map[string]any, fields map[string]any) manifest.Object {
 	c := map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": metadata}
 	maps.Copy(c, fields)
-	return manifest.Object{Content: c}
+	return manifest.Object{Content: c, Origin: origin}
 }
+
+// origin names this package and its command in every file's leading
+// comment (manifest.Origin.Comment), as generators are named in the
+// rendered tree.
+var origin = manifest.Origin{Tool: "pkg/deploy/peerpodd (cocogen peerpodd manifests)"}
 
 func num(n int) json.Number { return json.Number(strconv.Itoa(n)) }
 
@@ -359,5 +364,7 @@ func peerPodCRD() (manifest.Object, error) {
 	if len(docs) != 1 || docs[0]["kind"] != "CustomResourceDefinition" {
 		return manifest.Object{}, fmt.Errorf("the embedded PeerPod CRD: want one CustomResourceDefinition, found %d documents", len(docs))
 	}
-	return manifest.Object{Content: docs[0]}, nil
+	o := origin
+	o.File = crdSource
+	return manifest.Object{Content: docs[0], Origin: o}, nil
 }

@@ -75,7 +75,7 @@ func decodeStrict(t *testing.T, objs []manifest.Object) typed {
 	t.Helper()
 	var out typed
 	for _, o := range objs {
-		data, err := peerpodd.FileData(o)
+		data, err := manifest.MarshalFile(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,12 +352,22 @@ func TestOutputIsDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const header = "# cocogen: pkg/deploy/peerpodd (cocogen peerpodd manifests)\n"
 	for _, f := range set.Files {
-		if !strings.HasPrefix(string(f.Data), peerpodd.Header) {
+		if !strings.HasPrefix(string(f.Data), header) {
 			t.Errorf("%s lacks the provenance header", f.Path)
 		}
-		if f.Path != peerpodd.KustomizationFile && !strings.Contains(first.String(), "# Source: "+f.Path+"\n"+string(f.Data)) {
-			t.Errorf("the stream lacks %s as the base has it", f.Path)
+	}
+	for _, o := range set.Objects {
+		data, err := set.FileData(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(data), header) {
+			t.Errorf("%s lacks the provenance header", o.TreePath())
+		}
+		if !strings.Contains(first.String(), "# Source: "+o.TreePath()+"\n"+string(data)) {
+			t.Errorf("the stream lacks %s as the base has it", o.TreePath())
 		}
 	}
 }
