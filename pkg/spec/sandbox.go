@@ -289,6 +289,11 @@ func budgeted(file string, l Limits, fn func() (string, error)) (string, error) 
 	// an evaluation makes garbage at full speed, which at that rate would
 	// reach the budget as garbage, not growth.
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	// One core: go-jsonnet evaluates on one goroutine, so a second core
+	// would only run the collector beside it, and a runaway pattern would
+	// cost up to twice its wall-clock budget in CPU. The deadline below
+	// then bounds the CPU too.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	go func() {
 		out, err := fn()
 		done <- result{out, err}
