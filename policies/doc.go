@@ -3,9 +3,14 @@
 //
 // The Kata agent in a confidential VM queries data.agent_policy.<Request>
 // for every agent API request, with the request as JSON input, and runs the
-// request only if the answer is true. This package ships two profiles:
+// request only if the answer is true. This package ships three profiles:
 //
-//   - ExecDeny (the default, "exec-deny") has an explicit rule for every
+//   - Workload ("workload", what a pattern's confidential applications get
+//     unless their profile says otherwise) is ExecDeny bound to one pod
+//     spec: CreateContainerRequest must match one of the containers the
+//     pod spec and the image lock give (workload.go), exec runs only the
+//     pod's probes.
+//   - ExecDeny ("exec-deny", Options' zero value) has an explicit rule for every
 //     agent request and denies by default. SetPolicyRequest is always refused; exec is
 //     refused unless the full argv is allow-listed; stdin is refused and
 //     logs are allowed unless Options say otherwise; CopyFile, network

@@ -13,7 +13,7 @@ import (
 type Profile string
 
 const (
-	// ExecDeny is the default profile: an explicit decision for every
+	// ExecDeny is Options' zero value: an explicit decision for every
 	// agent request, deny by default, exec refused unless allow-listed.
 	// It is named for what it enforces: it does not bind the containers a
 	// pod may create (see rego/exec-deny.rego's header).
@@ -27,7 +27,7 @@ const (
 	Debug Profile = "debug"
 )
 
-// Profiles returns the known profiles, default first.
+// Profiles returns the known profiles, Options' zero value first.
 func Profiles() []Profile { return []Profile{ExecDeny, Workload, Debug} }
 
 // Permissive reports whether the profile lets the host do anything in the

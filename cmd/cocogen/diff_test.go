@@ -28,7 +28,7 @@ func diffRepos(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := strings.Replace(string(data), "    profiles:\n      - name: default\n", "    profiles:\n      - name: default\n        policy:\n          allowExec:\n            - [/bin/date, -u]\n", 1)
+	changed := strings.Replace(strings.Replace(string(data), "        policy: {profile: exec-deny}\n", "", 1), "    profiles:\n      - name: default\n", "    profiles:\n      - name: default\n        policy:\n          profile: exec-deny\n          allowExec:\n            - [/bin/date, -u]\n", 1)
 	if changed == string(data) {
 		t.Fatal("the example's profile moved; update the test")
 	}

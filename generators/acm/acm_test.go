@@ -34,6 +34,7 @@ var simplePattern = header + `  trustee:
   initData:
     profiles:
       - name: default
+        policy: {profile: exec-deny}
   clusterGroups:
     - name: simple
       roles: [hub, workloads]
@@ -56,6 +57,7 @@ var hubSpokePattern = header + `  trustee:
   initData:
     profiles:
       - name: default
+        policy: {profile: exec-deny}
       - name: debug
         policy: {profile: debug}
   clusterGroups:

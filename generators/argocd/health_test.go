@@ -33,7 +33,7 @@ func hubPattern(flavour string) string {
 	return testkit.Pattern{Name: "demo"}.YAML() + `  argocd: {flavour: ` + flavour + `}
   trustee: {ingressDomain: apps.hub.example.com}
   initData:
-    profiles: [{name: default}]
+    profiles: [{name: default, policy: {profile: exec-deny}}]
   clusterGroups:
     - name: hub
       roles: [hub, workloads]

@@ -92,6 +92,9 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 			if err := collect(err); err != nil {
 				return err
 			}
+			// Go on with an empty lock: the workloads' other problems,
+			// and the images each needs locked, are reported too.
+			l = &imagelock.Lock{}
 		}
 		lock = l
 	}

@@ -64,6 +64,11 @@ func workloadsRepo() fstest.MapFS {
 
 func indent(s string, n int) string { return testkit.Indent(s, n) + "\n" }
 
+// execDeny is a profile named default with the exec-deny policy, whose
+// one document these tests read (a profile applications use is a
+// workload profile by default, with a document per workload).
+const execDeny = "      - name: default\n        policy: {profile: exec-deny}"
+
 func pattern(t *testing.T, profiles, groups string) *spec.Pattern {
 	t.Helper()
 	return testkit.Load(t, patternDoc(profiles, groups))
@@ -120,7 +125,7 @@ func build(t *testing.T, p *spec.Pattern, name string) *profiles.Profile {
 }
 
 func TestInjectAllWorkloadKinds(t *testing.T) {
-	p := pattern(t, "      - name: default", group("spoke", "workloads", app("all", "apps/all", "default")))
+	p := pattern(t, execDeny, group("spoke", "workloads", app("all", "apps/all", "default")))
 	set, ctx, err := generate(t, p, workloadsRepo())
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +188,7 @@ func TestInjectAllWorkloadKinds(t *testing.T) {
 // TestWorkloadRuntimeClassIsCocogens: a workload naming a class its group
 // does not provide is an input error at its file and line.
 func TestWorkloadRuntimeClassIsCocogens(t *testing.T) {
-	p := pattern(t, "      - name: default", group("spoke", "workloads", app("wrong", "apps/wrong", "default")))
+	p := pattern(t, execDeny, group("spoke", "workloads", app("wrong", "apps/wrong", "default")))
 	_, _, err := generate(t, p, workloadsRepo())
 	var errs spec.ErrorList
 	if !errors.As(err, &errs) || len(errs) != 2 {
@@ -203,7 +208,7 @@ func hasWarning(in *render.Input, sub string) bool { return testkit.HasFinding(i
 
 func TestProfileOutputs(t *testing.T) {
 	// No hub: files and ConfigMap go to each workloads group using the profile.
-	p := pattern(t, "      - name: default\n      - name: unused",
+	p := pattern(t, execDeny+"\n      - name: unused",
 		group("a", "workloads", app("x", "apps/kust", "default"))+group("b", "workloads", app("y", "apps/kust", "default")))
 	set, ctx, err := generate(t, p, workloadsRepo())
 	if err != nil {
@@ -268,7 +273,7 @@ func TestHubPublishesProfiles(t *testing.T) {
 
 func TestAnnotationConflicts(t *testing.T) {
 	repo := workloadsRepo()
-	p := pattern(t, "      - name: default", group("spoke", "workloads", app("c", "apps/conflict", "default")))
+	p := pattern(t, execDeny, group("spoke", "workloads", app("c", "apps/conflict", "default")))
 	_, _, err := generate(t, p, repo)
 	var l spec.ErrorList
 	if !errors.As(err, &l) || len(l) != 1 {
@@ -282,7 +287,7 @@ func TestAnnotationConflicts(t *testing.T) {
 		t.Error("conflict is not an input error")
 	}
 	// A legacy policy annotation conflicts too.
-	p = pattern(t, "      - name: default", group("spoke", "workloads", app("c", "apps/legacy", "default")))
+	p = pattern(t, execDeny, group("spoke", "workloads", app("c", "apps/legacy", "default")))
 	if _, _, err := generate(t, p, repo); err == nil || !strings.Contains(err.Error(), "io.katacontainers.config.agent.policy") {
 		t.Errorf("legacy policy annotation: err = %v", err)
 	}
@@ -344,7 +349,7 @@ func TestUnsupportedSources(t *testing.T) {
 		}
 	}
 
-	p := pattern(t, "      - name: default", group("spoke", "workloads", `        - name: missing
+	p := pattern(t, execDeny, group("spoke", "workloads", `        - name: missing
           namespace: missing
           source: {path: apps/nope}
           confidential: {initData: default}
@@ -363,7 +368,7 @@ func TestBadManifests(t *testing.T) {
 		"apps/bad/c.yaml": {Data: []byte("just: [broken")},
 		"apps/bad/d.yaml": {Data: []byte("kind: Thing\n")},
 	}
-	p := pattern(t, "      - name: default", group("spoke", "workloads", app("bad", "apps/bad", "default")))
+	p := pattern(t, execDeny, group("spoke", "workloads", app("bad", "apps/bad", "default")))
 	_, _, err := generate(t, p, repo)
 	if err == nil {
 		t.Fatal("no error")
@@ -394,7 +399,7 @@ func TestAnnotationSizeLimits(t *testing.T) {
 		return b.String()
 	}
 	groups := group("spoke", "workloads", app("all", "apps/all", "default"))
-	p := pattern(t, "      - name: default\n        extraData: {big.txt: \""+strings.ReplaceAll(big(120<<10), "\n", `\n`)+"\"}", groups)
+	p := pattern(t, execDeny+"\n        extraData: {big.txt: \""+strings.ReplaceAll(big(120<<10), "\n", `\n`)+"\"}", groups)
 	_, ctx, err := generate(t, p, workloadsRepo())
 	if err != nil {
 		t.Fatal(err)
@@ -402,7 +407,7 @@ func TestAnnotationSizeLimits(t *testing.T) {
 	if !hasWarning(ctx, "annotation is") {
 		t.Errorf("no size warning: %q", ctx.Findings())
 	}
-	p = pattern(t, "      - name: default\n        extraData: {big.txt: \""+strings.ReplaceAll(big(600<<10), "\n", `\n`)+"\"}", groups)
+	p = pattern(t, execDeny+"\n        extraData: {big.txt: \""+strings.ReplaceAll(big(600<<10), "\n", `\n`)+"\"}", groups)
 	_, _, err = generate(t, p, workloadsRepo())
 	if err == nil || !spec.IsInvalid(err) || !strings.Contains(err.Error(), "above the Kubernetes limit") {
 		t.Errorf("err = %v, want an input error about the limit", err)
@@ -412,11 +417,11 @@ func TestAnnotationSizeLimits(t *testing.T) {
 // TestEmittedPoliciesCompile compiles every policy the generator emits
 // (both profiles, with options) with OPA.
 func TestEmittedPoliciesCompile(t *testing.T) {
-	p := pattern(t, `      - name: default
+	p := pattern(t, execDeny+`
       - name: debug
         policy: {profile: debug}
       - name: tuned
-        policy: {allowExec: [["/bin/date"], ["/bin/sh", "-c", "echo '''"]], allowLogs: false, allowStdin: true}`,
+        policy: {profile: exec-deny, allowExec: [["/bin/date"], ["/bin/sh", "-c", "echo '''"]], allowLogs: false, allowStdin: true}`,
 		group("hub", "hub", "")+group("spoke", "workloads", app("all", "apps/all", "default")))
 	set, _, err := generate(t, p, workloadsRepo())
 	if err != nil {
@@ -455,7 +460,7 @@ func TestEmittedPoliciesCompile(t *testing.T) {
 // TestRenderWithArgoCD renders with the App-of-Apps generator too: no
 // collisions, and the confidential Application points at our directory.
 func TestRenderWithArgoCD(t *testing.T) {
-	p := pattern(t, "      - name: default", group("hub", "hub", "")+group("spoke", "workloads", app("all", "apps/all", "default")))
+	p := pattern(t, execDeny, group("hub", "hub", "")+group("spoke", "workloads", app("all", "apps/all", "default")))
 	res := testkit.RenderWith(t, p, workloadsRepo(), argocd.New(), gen.New())
 	var appPath any
 	for _, o := range res.Set.Objects {
@@ -489,9 +494,11 @@ func TestHonestPolicyNames(t *testing.T) {
       - name: renamed
         policy: {profile: strict}
       - name: fetching
+        policy: {profile: exec-deny}
       - name: chatty
-        policy: {allowLogs: true}
+        policy: {profile: exec-deny, allowLogs: true}
       - name: quiet
+        policy: {profile: exec-deny}
   clusterGroups:
 ` + group("a", "workloads", app("w", "apps/kust", "renamed")+app("x", "apps/kust", "fetching")+app("y", "apps/kust", "chatty")+app("z", "apps/kust", "quiet"))}.YAML()
 	p := testkit.Load(t, doc)
@@ -537,7 +544,7 @@ func TestWorkloadProfileNeedsTheLock(t *testing.T) {
 	p := testkit.Load(t, doc)
 	repo := workloadsRepo()
 	_, _, err := generate(t, p, repo)
-	if err == nil || !strings.Contains(err.Error(), "spec.imageLock: no image lock at images.lock.yaml: run `cocogen images lock -f pattern.yaml`") {
+	if err == nil || !strings.Contains(err.Error(), "spec.imageLock: no image lock at images.lock.yaml, and init-data profile \"bound\" binds each confidential workload to its pod spec and locked images (the default for profiles applications use): run `cocogen images lock -f pattern.yaml`") {
 		t.Fatalf("without a lock: %v", err)
 	}
 	repo["images.lock.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: cocogen.dev/v1alpha1\nkind: ImageLock\nplatform: linux/amd64\nimages:\n" +

@@ -57,12 +57,14 @@ var pattern = testkit.Pattern{Name: "coco", Spec: `
   initData:
     profiles:
       - name: default
+        policy: {profile: exec-deny}
       - name: debugging
         policy: {profile: debug}
       - name: strict256
         algorithm: sha256
-        policy: {allowStdin: true}
+        policy: {profile: exec-deny, allowStdin: true}
       - name: wide
+        policy: {profile: exec-deny}
         algorithm: sha512
   clusterGroups:
     - name: hub
@@ -413,7 +415,7 @@ func TestUnaffirmableWarns(t *testing.T) {
 // cannot be told apart by the KBS; granting a resource to one is granting
 // it to both, and the render says so.
 func TestIndistinguishableProfilesWarn(t *testing.T) {
-	doc := strings.Replace(pattern, "        policy: {allowStdin: true}\n", "", 1)
+	doc := strings.Replace(pattern, "        policy: {profile: exec-deny, allowStdin: true}\n", "        policy: {profile: exec-deny}\n", 1)
 	_, findings := generate(t, testkit.Load(t, doc))
 	if !testkit.HasFinding(findings, `profiles "default" and "strict256" render the same init-data document`) {
 		t.Errorf("findings %v", findings)

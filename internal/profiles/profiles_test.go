@@ -30,6 +30,7 @@ trustee:
 initData:
   profiles:
     - name: default
+      policy: {profile: exec-deny}
 clusterGroups:
 ` + testkit.Indent(testkit.Group("hub", "hub", "{type: azure}", "")+
 	testkit.Group("spoke", "workloads", "{type: azure}", testkit.App("hello", "apps/hello-openshift/confidential", "default")), 2)}.YAML()
@@ -52,6 +53,7 @@ func fullPattern(cert string) string {
           - |
 ` + testkit.Indent(cert, 12) + `
         policy:
+          profile: exec-deny
           allowExec: [["/bin/date"], ["/bin/sh", "-c", "echo ok"]]
           allowLogs: false
           allowStdin: true

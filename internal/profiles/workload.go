@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cocogen/cocogen/internal/apps"
@@ -85,7 +86,14 @@ func LoadLock(p *spec.Pattern, repo fs.FS, limit int64) (*imagelock.Lock, error)
 	}
 	data, err := spec.ReadRepoFile(repo, file, limit)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &spec.FieldError{File: patternFile, Line: line, Path: "spec.imageLock", Msg: fmt.Sprintf("no image lock at %s: run `cocogen images lock -f %s` (it resolves the images of the confidential workloads, once, with registry access) and commit %s", file, patternFile, path.Base(file))}
+		var bound []string
+		for _, ref := range p.InitDataProfiles() {
+			if ref.Profile.Policy.Profile == spec.PolicyWorkload {
+				bound = append(bound, ref.Profile.Name)
+			}
+		}
+		return nil, &spec.FieldError{File: patternFile, Line: line, Path: "spec.imageLock", Msg: fmt.Sprintf("no image lock at %s, and %s each confidential workload to its pod spec and locked images (the default for profiles applications use): run `cocogen images lock -f %s` (it resolves the images of the confidential workloads, once, with registry access) and commit %s; or write `policy: {profile: exec-deny}` in the profile, which does not bind the containers a pod creates",
+			file, profilesBind(bound), patternFile, path.Base(file))}
 	}
 	if err != nil {
 		return nil, &spec.FieldError{File: file, Msg: err.Error()}
@@ -97,6 +105,19 @@ func LoadLock(p *spec.Pattern, repo fs.FS, limit int64) (*imagelock.Lock, error)
 		return nil, &spec.FieldError{File: file, Msg: strings.TrimPrefix(msg, "\n")}
 	}
 	return lock, nil
+}
+
+// profilesBind is `init-data profile "a" binds` or `init-data profiles
+// "a", "b" bind`.
+func profilesBind(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	if len(names) == 1 {
+		return "init-data profile " + quoted[0] + " binds"
+	}
+	return "init-data profiles " + strings.Join(quoted, ", ") + " bind"
 }
 
 // BuildWorkload renders the init-data of one workload of a workload

@@ -21,7 +21,7 @@ metadata: {name: scan}
 spec:
   source: {repoURL: "https://github.com/example/scan.git"}
   trustee: {url: "https://kbs.example.com"}
-  initData: {profiles: [{name: default}]}
+  initData: {profiles: [{name: default, policy: {profile: exec-deny}}]}
   clusterGroups:
     - name: edge
       roles: [workloads]

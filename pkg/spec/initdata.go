@@ -84,8 +84,11 @@ const (
 
 // AgentPolicy selects the kata agent policy of a profile.
 type AgentPolicy struct {
-	// Profile is exec-deny (default), workload or debug ("strict" is
-	// exec-deny's former name).
+	// Profile is workload, exec-deny or debug ("strict" is exec-deny's
+	// former name). Default (see defaultPolicyProfile): workload for a
+	// profile confidential applications use, exec-deny for one that is a
+	// peer-pods default (platform.peerPods.initData) or that no
+	// application uses.
 	Profile string `json:"profile,omitempty"`
 	// AllowExec lists the exact argv lists `kubectl exec` may run
 	// (exec-deny).
@@ -136,14 +139,55 @@ func (d *InitData) defaultInitData(p *Pattern) {
 	if !ok {
 		line = release.MustGet(release.Default) // validation reports the name
 	}
+	// Policy profiles first: which profile is a group's peer-pods
+	// default, and so where a profile attests, depends on them.
+	for i := range d.Profiles {
+		setString(&d.Profiles[i].Policy.Profile, p.defaultPolicyProfile(d.Profiles[i].Name))
+	}
 	for i := range d.Profiles {
 		prof := &d.Profiles[i]
 		setString(&prof.Algorithm, defaultAlgorithm(line, p.ProfileTEEs(prof.Name)))
-		setString(&prof.Policy.Profile, PolicyExecDeny)
 		if prof.Policy.AllowLogs == nil {
 			prof.Policy.AllowLogs = ptr(len(p.ResourcesOf(prof.Name)) == 0)
 		}
 	}
+}
+
+// groupUsesProfile reports whether the group's pods use the named
+// profile: through a confidential application, or as the peer-pods
+// default.
+func (p *Pattern) groupUsesProfile(g *ClusterGroup, profile string) bool {
+	for i := range g.Applications {
+		if c := g.Applications[i].Confidential; c != nil && c.InitData == profile {
+			return true
+		}
+	}
+	if g.PeerPods() && g.Platform.Type != PlatformBareMetal {
+		if prof := p.PeerPodsInitData(g); prof != nil && prof.Name == profile {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultPolicyProfile binds workloads to their pod specs unless nothing
+// can be bound: a confidential application's pods get the workload policy
+// (the strongest the agent can enforce: only the containers its pod spec
+// declares), while a profile named as a group's peer-pods default covers
+// pods cocogen never sees, so it gets exec-deny, as does a profile no
+// application uses. Secure by default: a pattern without an image lock is
+// told how to make one, or to write exec-deny, which says what it does
+// not check.
+func (p *Pattern) defaultPolicyProfile(profile string) string {
+	for i := range p.Spec.ClusterGroups {
+		if pp := p.Spec.ClusterGroups[i].Platform.PeerPods; pp != nil && pp.InitData == profile {
+			return PolicyExecDeny
+		}
+	}
+	if len(p.InitDataUsers(profile)) == 0 {
+		return PolicyExecDeny
+	}
+	return PolicyWorkload
 }
 
 // defaultAlgorithm is the first of sha384, sha256, sha512 that every TEE
@@ -189,10 +233,12 @@ func (p *Pattern) ProfileTEEs(profile string) []string {
 		if !g.HasRole(RoleWorkloads) || g.TEE() == "" {
 			continue
 		}
-		for _, prof := range p.GroupInitDataProfiles(g) {
-			if prof.Name == profile && !slices.Contains(tees, g.TEE()) {
-				tees = append(tees, g.TEE())
-			}
+		// Not GroupInitDataProfiles: it leaves out workload profiles,
+		// whose documents travel on the workloads but attest in the same
+		// TEE (a workload profile on Azure must get sha256 too).
+		uses := p.groupUsesProfile(g, profile)
+		if uses && !slices.Contains(tees, g.TEE()) {
+			tees = append(tees, g.TEE())
 		}
 	}
 	slices.Sort(tees)

@@ -62,8 +62,9 @@ func TestInitDataDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	prof := p.Spec.InitData.Profile("default")
-	// Used on Azure (the pattern's one group): sha256.
-	if prof.Algorithm != "sha256" || prof.Policy.Profile != "exec-deny" || prof.Policy.AllowLogs == nil || !*prof.Policy.AllowLogs {
+	// Used on Azure (the pattern's one group): sha256; used by a
+	// confidential application: bound to its pod spec.
+	if prof.Algorithm != "sha256" || prof.Policy.Profile != "workload" || prof.Policy.AllowLogs == nil || !*prof.Policy.AllowLogs {
 		t.Errorf("defaults not applied: %+v", prof)
 	}
 	for platform, want := range map[string]string{
@@ -88,6 +89,69 @@ func TestInitDataDefaults(t *testing.T) {
 	}
 	if users := p.InitDataUsers("default"); len(users) != 1 || users[0].Path() != "spec.clusterGroups[0].applications[0]" {
 		t.Errorf("users %v", users)
+	}
+}
+
+// TestDefaultPolicyProfile: a profile confidential applications use binds
+// them to their pod specs unless the author says otherwise; one that is a
+// peer-pods default (pods cocogen never sees) or unused gets exec-deny.
+func TestDefaultPolicyProfile(t *testing.T) {
+	trustee := "  trustee:\n    url: https://kbs.example.com"
+	for _, tc := range []struct {
+		name, profiles, platform string
+		want                     map[string]string
+		peerPodsDefault          string
+	}{
+		{
+			name:     "used by an application",
+			profiles: "      - name: default",
+			want:     map[string]string{"default": "workload"},
+		},
+		{
+			name:     "explicit exec-deny stays",
+			profiles: "      - name: default\n        policy: {profile: exec-deny}",
+			want:     map[string]string{"default": "exec-deny"},
+			// The application's own profile is the group's default.
+			peerPodsDefault: "default",
+		},
+		{
+			name:     "unused",
+			profiles: "      - name: default\n      - name: other",
+			want:     map[string]string{"default": "workload", "other": "exec-deny"},
+			// Not the application's (it has one init-data per workload):
+			// the pattern's first profile that has a document.
+			peerPodsDefault: "other",
+		},
+		{
+			name:            "the peer-pods default",
+			profiles:        "      - name: default",
+			platform:        "platform: {type: azure, peerPods: {initData: default}}",
+			want:            map[string]string{"default": "exec-deny"},
+			peerPodsDefault: "default",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := initDataPattern(tc.profiles, trustee)
+			if tc.platform != "" {
+				doc = strings.Replace(doc, "platform: {type: azure}", tc.platform, 1)
+			}
+			p, err := spec.Parse("p.yaml", []byte(doc), spec.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tc.want {
+				if got := p.Spec.InitData.Profile(name).Policy.Profile; got != want {
+					t.Errorf("profile %s: policy %s, want %s", name, got, want)
+				}
+			}
+			got := ""
+			if prof := p.PeerPodsInitData(&p.Spec.ClusterGroups[0]); prof != nil {
+				got = prof.Name
+			}
+			if got != tc.peerPodsDefault {
+				t.Errorf("peer-pods default %q, want %q", got, tc.peerPodsDefault)
+			}
+		})
 	}
 }
 
@@ -200,7 +264,7 @@ func TestInitDataValidation(t *testing.T) {
 		},
 		{
 			name:     "legacy annotations the line does not read",
-			profiles: "      - name: default\n        annotations: {legacyName: true, legacyPolicy: true}",
+			profiles: "      - name: default\n        policy: {profile: exec-deny}\n        annotations: {legacyName: true, legacyPolicy: true}",
 			trustee:  trustee,
 			want: []string{
 				`spec.initData.profiles[0].annotations.legacyName: the kata runtime of release line openshift-1.13 reads init-data only from io.katacontainers.config.hypervisor.cc_init_data`,

@@ -395,7 +395,13 @@ func validateSpokeKBS(p *Pattern, v *validator) {
 		if !p.IsSpoke(g) {
 			continue
 		}
-		for _, prof := range p.GroupInitDataProfiles(g) {
+		for j := range p.Spec.InitData.Profiles {
+			// Every profile the group's pods use, workload profiles
+			// included: their per-workload documents name the KBS too.
+			prof := &p.Spec.InitData.Profiles[j]
+			if !p.groupUsesProfile(g, prof.Name) {
+				continue
+			}
 			if prof.KBS.URL == "" && p.Spec.Trustee.URL == "" && p.Spec.Trustee.IngressDomain == "" {
 				v.add("spec.trustee.url", "cluster group %q runs workloads on spoke clusters, which reach the hub's KBS only from outside the hub: set spec.trustee.ingressDomain (the hub's apps domain, where cocogen's KBS Route is) or spec.trustee.url (or spec.initData.profiles[%s].kbs.url)",
 					g.Name, prof.Name)
