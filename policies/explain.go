@@ -319,6 +319,9 @@ type Explainer struct {
 	}
 	// created maps container ids to containers, once Track is on.
 	created map[string]int
+	// defaults are the policy's `default Kind := bool` decisions; ruled
+	// the requests it decides with a rule (explain_host.go).
+	defaults, ruled map[string]bool
 }
 
 // NewExplainer reads a policy's data.
@@ -328,6 +331,7 @@ func NewExplainer(policy string) (*Explainer, error) {
 		return nil, err
 	}
 	x := &Explainer{data: data}
+	x.defaults, x.ruled = policyDecisions(policy)
 	raw, _ := json.Marshal(data["containers"])
 	if err := json.Unmarshal(raw, &x.containers); err != nil {
 		return nil, fmt.Errorf("policy_data.containers: %w", err)
@@ -345,18 +349,33 @@ func (x *Explainer) Track() { x.created = map[string]int{} }
 
 // Explain explains one request (and, tracking, records what it changes).
 func (x *Explainer) Explain(kind string, req map[string]any) (Explanation, error) {
-	if e, ok := explainStreams(x.data, kind); ok {
-		return e, nil
-	}
 	if kind == "RemoveContainerRequest" && x.created != nil {
 		id, _ := req["container_id"].(string)
 		delete(x.created, id)
-		return Explanation{Kind: kind, Allowed: true}, nil
 	}
-	if len(x.containers) == 0 {
-		return Explanation{}, fmt.Errorf("the policy binds no containers (profile %v): only the workload profile can be explained", x.data["profile"])
+	if e, ok := x.explainByDefault(kind); ok {
+		return e, nil
+	}
+	if e, ok := explainStreams(x.data, kind); ok {
+		return e, nil
+	}
+	if e, ok := x.explainHost(kind, req); ok {
+		return e, nil
 	}
 	out := Explanation{Kind: kind}
+	if kind == "ExecProcessRequest" && len(x.containers) == 0 {
+		// exec-deny: only the allow-listed argv vectors.
+		proc, _ := req["process"].(map[string]any)
+		args := stringList(proc["Args"])
+		out.Allowed = len(args) > 0 && slices.ContainsFunc(x.exec.Allowed, func(a []string) bool { return slices.Equal(a, args) })
+		if !out.Allowed {
+			out.Mismatch = &Mismatch{Field: "process.Args", Got: args, Expected: fmt.Sprintf("an allowed command %s (the init-data profile's policy.allowExec)", show(x.exec.Allowed))}
+		}
+		return out, nil
+	}
+	if len(x.containers) == 0 {
+		return Explanation{}, fmt.Errorf("the policy binds no containers (profile %v): a %s is explained only against a workload policy", x.data["profile"], kind)
+	}
 	switch kind {
 	case "CreateContainerRequest":
 		m, c, differs := explainCreate(x.containers, req)
@@ -411,7 +430,7 @@ func (x *Explainer) Explain(kind string, req map[string]any) (Explanation, error
 		}
 		out.Mismatch = &Mismatch{Field: "process.Args", Got: args, Expected: fmt.Sprintf("a probe's argv%s %s or an allowed command %s", where, show(probes), show(x.exec.Allowed))}
 	default:
-		return Explanation{}, fmt.Errorf("explain covers %s, not %s", strings.Join(ExplainedKinds, ", "), kind)
+		return Explanation{}, fmt.Errorf("the policy decides %s with a rule policy explain does not know", kind)
 	}
 	return out, nil
 }
@@ -510,7 +529,9 @@ func explainMounts(c *Container, oci map[string]any) (Mismatch, bool) {
 	return Mismatch{}, false
 }
 
-// ExplainedKinds are the request kinds Explain covers.
+// ExplainedKinds are the requests `policy explain` prints from an agent's
+// log whatever their decision (the containers, execs and streams of the
+// pod); any other request is printed only when denied.
 var ExplainedKinds = []string{"CreateContainerRequest", "ExecProcessRequest", "ReadStreamRequest", "WriteStreamRequest", "CloseStdinRequest"}
 
 // explainStreams decides the stream requests of any profile: container

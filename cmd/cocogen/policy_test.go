@@ -90,12 +90,28 @@ func TestPolicyExplain(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 
-	// An exec-deny policy binds nothing to explain.
+	// An exec-deny policy binds no container to explain one against...
 	plain, _ := policies.Render(policies.Options{})
 	testkit.WriteFile(t, policyFile, plain)
 	errs.Reset()
-	if code := run([]string{"policy", "explain", policyFile, reqFile}, nil, &out, &errs); code != exitInvalid || !strings.Contains(errs.String(), "only the workload profile") {
+	if code := run([]string{"policy", "explain", policyFile, reqFile}, nil, &out, &errs); code != exitInvalid || !strings.Contains(errs.String(), "explained only against a workload policy") {
 		t.Errorf("exit %d: %s", code, errs.String())
+	}
+	// ...but the host's requests are explained for it, with the field.
+	testkit.WriteFile(t, reqFile, `{"path": "/etc/ssl/cert.pem", "file_type": "Regular"}`)
+	out.Reset()
+	if code := run([]string{"policy", "explain", "--kind", "CopyFileRequest", policyFile, reqFile}, nil, &out, &errs); code != exitDifferent ||
+		!strings.Contains(out.String(), "CopyFileRequest: DENIED\n  path: the request has \"/etc/ssl/cert.pem\"") {
+		t.Errorf("exit %d:\n%s", code, out.String())
+	}
+	// From a log, routine requests are not printed; denied ones are.
+	testkit.WriteFile(t, reqFile, `{"kind": "WaitProcessRequest", "request": {"container_id": "abc"}}
+{"kind": "SetPolicyRequest", "request": {"policy": "package agent_policy"}}
+`)
+	out.Reset()
+	if code := run([]string{"policy", "explain", policyFile, reqFile}, nil, &out, &errs); code != exitDifferent ||
+		strings.Contains(out.String(), "WaitProcess") || !strings.Contains(out.String(), "SetPolicyRequest: DENIED") || !strings.Contains(out.String(), "legacyPolicy") {
+		t.Errorf("exit %d:\n%s", code, out.String())
 	}
 	// ...but its logs decision is explained, with the option to change it.
 	no := false
