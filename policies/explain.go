@@ -504,8 +504,12 @@ func explainMounts(c *Container, oci map[string]any) (Mismatch, bool) {
 		if !ok {
 			return Mismatch{field, dest, "one of " + show(slices.Sorted(maps.Keys(c.Mounts)))}, true
 		}
-		if typ, _ := mm["type_"].(string); typ != rule.Type {
-			return Mismatch{field + ".type_", typ, rule.Type}, true
+		if typ, _ := mm["type_"].(string); typ != rule.Type && (!rule.EmptyDir || typ != "local") {
+			want := rule.Type
+			if rule.EmptyDir {
+				want += " or local (an emptyDir)"
+			}
+			return Mismatch{field + ".type_", typ, want}, true
 		}
 		opts := stringList(mm["options"])
 		from := ""

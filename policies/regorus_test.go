@@ -131,6 +131,19 @@ func TestRegorusAgreesWithOPA(t *testing.T) {
 		defaults = append(defaults, agentRequest{Kind: kind, Input: input})
 	}
 	seqs, names = append(seqs, defaults), append(names, "(a default request of every kind)")
+	// Mounts as peer pods and CRI-O give them, which kata's cases lack:
+	// an emptyDir as guest-local storage, CRI-O's own mounts.
+	for name, reqs := range mountRequests(t) {
+		var seq []agentRequest
+		for _, r := range reqs {
+			input, err := fillDefaults("CreateContainerRequest", r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq = append(seq, agentRequest{Kind: "CreateContainerRequest", Input: input})
+		}
+		seqs, names = append(seqs, seq), append(names, name)
+	}
 
 	variants := regorusVariants()
 	// Workload policies of kata's test pods: they keep and check more
@@ -145,6 +158,12 @@ func TestRegorusAgreesWithOPA(t *testing.T) {
 		t.Fatal(err)
 	}
 	variants["workload cri-o state/execprocess"] = Options{Profile: Workload, Containers: crioContainers, Probes: Probes(podOf(t, "state/execprocess"))}
+	variants["workload createcontainer/volumes/emptydir"] = Options{Profile: Workload, Containers: containersOf(t, "createcontainer/volumes/emptydir")}
+	crioEnv, err := Containers(podOf(t, "createcontainer/env_vars"), kataLock(t), crio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants["workload cri-o createcontainer/env_vars"] = Options{Profile: Workload, Containers: crioEnv}
 	for _, name := range slices.Sorted(maps.Keys(variants)) {
 		t.Run(name, func(t *testing.T) {
 			policy := renderT(t, variants[name])
@@ -242,4 +261,38 @@ func TestRegorusLoadsEveryGoldenPolicy(t *testing.T) {
 		}
 	}
 	t.Logf("%d golden policies load in both regorus versions", len(files))
+}
+
+// mountRequests are CreateContainerRequests with the mounts kata's cases
+// do not show: kata's emptyDir container with the image name containerd
+// sets and its emptyDir as guest-local storage (allowed) or as tmpfs
+// (refused), and the env_vars container as CRI-O gives it (allowed), with
+// a mount at another destination (refused).
+func mountRequests(t *testing.T) map[string][]map[string]any {
+	t.Helper()
+	allowed := func(dir string) map[string]any {
+		for _, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+			ann, _ := c.Request["OCI"].(map[string]any)["Annotations"].(map[string]any)
+			if c.Allowed && c.Kind == "CreateContainerRequest" && ann["io.kubernetes.cri.container-type"] == "container" {
+				return normalizeJSON(t, c.Request)
+			}
+		}
+		t.Fatalf("%s: no allowed container request", dir)
+		return nil
+	}
+	emptyDir := func(typ string) map[string]any {
+		req := allowed("createcontainer/volumes/emptydir")
+		oci := req["OCI"].(map[string]any)
+		oci["Annotations"].(map[string]any)["io.kubernetes.cri.image-name"] = "registry.k8s.io/pause@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db"
+		oci["Mounts"].([]any)[0].(map[string]any)["type_"] = typ
+		return req
+	}
+	crio := crioRequest(t, allowed("createcontainer/env_vars"), "ghcr.io/burgerdev/weird-images/gid:latest@sha256:bdbb485bb9e3baf381a2957b9369b6051c6113097a5f8dcee27faff17624a2c0")
+	elsewhere := normalizeJSON(t, crio)
+	oci := elsewhere["OCI"].(map[string]any)
+	oci["Mounts"] = append(oci["Mounts"].([]any), map[string]any{"destination": "/usr/bin", "type_": "bind", "options": []any{"rbind", "rprivate", "rw", "bind"}, "source": "/run/kata-containers/shared/containers/x"})
+	return map[string][]map[string]any{
+		"(emptyDir as guest-local storage, as tmpfs)": {emptyDir("local"), emptyDir("tmpfs")},
+		"(CRI-O's mounts, one more)":                  {crio, elsewhere},
+	}
 }

@@ -96,6 +96,12 @@ type Mount struct {
 	// Propagation lists the propagation options the mount may carry
 	// (rprivate, rslave, rshared...); nil leaves them unchecked.
 	Propagation []string `json:"propagation"`
+	// EmptyDir marks a disk-backed emptyDir volume, which kata's shim
+	// may also give as guest-local storage (type local) instead of a
+	// bind: it does unless disable_guest_empty_dir, as on peer pods
+	// (kata 3.25.0 src/runtime/pkg/katautils/create.go
+	// SetEphemeralStorageType; configuration-remote.toml.in).
+	EmptyDir bool `json:"empty_dir,omitempty"`
 	// Source is where the pod spec asks for it (for explanations).
 	Source string `json:"source,omitempty"`
 }
@@ -128,9 +134,30 @@ type Process struct {
 // when the pod spec says so, with private propagation unless the pod
 // spec asks for another (as genpolicy expects them: kata 3.25.0
 // src/tools/genpolicy/src/mount_and_storage.rs).
-func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings) map[string]Mount {
+func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings, privileged bool) map[string]Mount {
 	out := maps.Clone(s.RuntimeMounts)
 	maps.Copy(out, s.ContainerMounts)
+	if privileged {
+		// Both runtimes give a privileged container /sys and its cgroups
+		// read-write (cri-o v1.32.0 server/container_create_linux.go
+		// addOCIBindMounts and clearReadOnly; containerd's CRI plugin
+		// likewise).
+		for dest, m := range out {
+			if m.Access == "ro" {
+				m.Access = ""
+				out[dest] = m
+			}
+		}
+	}
+	diskEmptyDirs := map[string]bool{}
+	for _, v := range list(pod.Spec["volumes"]) {
+		vm, _ := v.(map[string]any)
+		if ed, present := vm["emptyDir"]; present {
+			edm, _ := ed.(map[string]any) // emptyDir: {} or null
+			name, _ := vm["name"].(string)
+			diskEmptyDirs[name] = edm["medium"] != "Memory"
+		}
+	}
 	private := []string{"rprivate"}
 	term, _ := c["terminationMessagePath"].(string)
 	if term == "" {
@@ -161,7 +188,7 @@ func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings)
 			prop = []string{"rprivate", "rshared"}
 		}
 		name, _ := m["name"].(string)
-		out[path] = Mount{Type: "bind", Access: access, Propagation: prop, Source: fmt.Sprintf("volumeMounts[%d] (volume %s)", i, name)}
+		out[path] = Mount{Type: "bind", Access: access, Propagation: prop, Source: fmt.Sprintf("volumeMounts[%d] (volume %s)", i, name), EmptyDir: diskEmptyDirs[name]}
 	}
 	return out
 }
@@ -503,7 +530,11 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 		out.GPUs = int(n)
 	}
 	if s.RuntimeMounts != nil {
-		out.Mounts = containerMounts(pod, c, im, s)
+		out.Mounts = containerMounts(pod, c, im, s, privileged)
+	}
+	if privileged && out.CgroupMountOptions != nil {
+		// ...and their cgroup mount rw, rslave on CRI-O.
+		out.CgroupMountOptions = append(slices.Clone(out.CgroupMountOptions), "rw", "rslave")
 	}
 	if s.RuntimeDevices != nil {
 		out.DevicePaths = slices.Clone(s.RuntimeDevices)

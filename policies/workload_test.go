@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -413,6 +414,45 @@ func crioRequest(t *testing.T, req map[string]any, image string) map[string]any 
 	for _, set := range []string{"Bounding", "Effective", "Permitted"} {
 		pc[set] = caps
 	}
+	out["OCI"].(map[string]any)["Mounts"] = crioMounts(out["OCI"].(map[string]any)["Mounts"].([]any))
+	return out
+}
+
+// crioMounts rewrites containerd's mounts into the ones CRI-O v1.32.0
+// gives the same container, after kata 3.25.0's shim has copied the
+// files (server/container_create_linux.go addOCIBindMounts and
+// createSandboxContainer): the runtime-tools defaults and /sys/fs/cgroup
+// as containerd's; /etc/resolv.conf, /etc/hostname, /run/.containerenv
+// and (for a uid the image does not name) /etc/passwd as CRI-O's own
+// binds without rbind; /run/secrets from RHEL's mounts.conf; the
+// kubelet's mounts (hosts, termination log, token, volumes) with the
+// "bind" CRI-O appends; no image volumes (image_volumes = "mkdir").
+func crioMounts(mounts []any) []any {
+	var out []any
+	shared := "/run/kata-containers/shared/containers/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-0123456789abcdef-"
+	for _, m := range mounts {
+		mm := maps.Clone(m.(map[string]any))
+		dest := mm["destination"].(string)
+		switch {
+		case dest == "/etc/hostname", dest == "/etc/resolv.conf":
+			continue // CRI-O's own, below
+		case mm["type_"] == "bind" && dest != "/dev/shm":
+			mm["options"] = append(slices.Clone(mm["options"].([]any)), "bind")
+		}
+		out = append(out, mm)
+	}
+	for _, m := range []struct {
+		dest string
+		opts []any
+	}{
+		{"/etc/resolv.conf", []any{"rw", "bind", "nodev", "nosuid", "noexec"}},
+		{"/etc/hostname", []any{"rw", "bind"}},
+		{"/run/.containerenv", []any{"rw", "bind"}},
+		{"/etc/passwd", []any{"rw", "bind", "nodev", "nosuid", "noexec"}},
+		{"/run/secrets", []any{"bind", "rprivate", "bind"}},
+	} {
+		out = append(out, map[string]any{"destination": m.dest, "type_": "bind", "options": m.opts, "source": shared + path.Base(m.dest)})
+	}
 	return out
 }
 
@@ -444,14 +484,39 @@ func TestWorkloadOnCRIO(t *testing.T) {
 	if ok, _ := e.decide("CreateContainerRequest", base); ok {
 		t.Error("a request with containerd's annotations passes the CRI-O policy")
 	}
-	for field, change := range map[string]func(ann map[string]any){
-		"OCI.Annotations[io.kubernetes.cri-o.Image]": func(ann map[string]any) { ann["io.kubernetes.cri-o.Image"] = strings.Replace(image, "bdbb", "bdbc", 1) },
-		"OCI.Annotations[io.kubernetes.cri-o.Name]": func(ann map[string]any) {
+	mount := func(dest, typ string, opts ...any) func(oci map[string]any) {
+		return func(oci map[string]any) {
+			oci["Mounts"] = append(oci["Mounts"].([]any), map[string]any{"destination": dest, "type_": typ, "options": opts, "source": "/run/kata-containers/shared/containers/x"})
+		}
+	}
+	for field, change := range map[string]func(oci map[string]any){
+		"OCI.Annotations[io.kubernetes.cri-o.Image]": func(oci map[string]any) {
+			oci["Annotations"].(map[string]any)["io.kubernetes.cri-o.Image"] = strings.Replace(image, "bdbb", "bdbc", 1)
+		},
+		"OCI.Annotations[io.kubernetes.cri-o.Name]": func(oci map[string]any) {
+			ann := oci["Annotations"].(map[string]any)
 			ann["io.kubernetes.cri-o.Name"] = strings.Replace(ann["io.kubernetes.cri-o.Name"].(string), "_gid_", "_gie_", 1)
+		},
+		// CRI-O's mounts are checked too: nothing at another destination
+		// (a FIPS node's crypto-policy mounts included: the host would
+		// choose the containers' crypto policy), none twice, the token
+		// stays read-only, the cgroups too.
+		"OCI.Mounts[15] (/usr/bin)":                       mount("/usr/bin", "bind", "rbind", "rprivate", "rw", "bind"),
+		"OCI.Mounts[15] (/run/secrets)":                   mount("/run/secrets", "bind", "bind", "rprivate", "bind"),
+		"OCI.Mounts[15] (/etc/crypto-policies/back-ends)": mount("/etc/crypto-policies/back-ends", "bind", "bind", "rprivate", "bind"),
+		"OCI.Mounts[9] (/var/run/secrets/kubernetes.io/serviceaccount).options": func(oci map[string]any) {
+			for _, m := range oci["Mounts"].([]any) {
+				if mm := m.(map[string]any); mm["destination"] == "/var/run/secrets/kubernetes.io/serviceaccount" {
+					mm["options"] = []any{"rbind", "rprivate", "rw", "bind"}
+				}
+			}
+		},
+		"OCI.Mounts[5] (/sys/fs/cgroup).options": func(oci map[string]any) {
+			oci["Mounts"].([]any)[5].(map[string]any)["options"] = []any{"nosuid", "noexec", "nodev", "relatime", "rw"}
 		},
 	} {
 		r := normalizeJSON(t, req)
-		change(r["OCI"].(map[string]any)["Annotations"].(map[string]any))
+		change(r["OCI"].(map[string]any))
 		if ok, _ := e.decide("CreateContainerRequest", r); ok {
 			t.Errorf("%s changed: still allowed", field)
 		}
@@ -811,5 +876,95 @@ func TestVolumeDevices(t *testing.T) {
 	}
 	if crio[1].DevicePaths != nil {
 		t.Errorf("CRI-O devices bound: %v", crio[1].DevicePaths)
+	}
+}
+
+// TestEmptyDirAsGuestLocalStorage: on peer pods kata's shim gives a
+// disk-backed emptyDir as guest-local storage (type local), which the
+// policy allows at that volume's mounts only; a memory-backed emptyDir
+// stays a bind, and a privileged container's /sys is read-write.
+func TestEmptyDirAsGuestLocalStorage(t *testing.T) {
+	dir := "createcontainer/volumes/emptydir"
+	var base map[string]any
+	for _, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+		ann, _ := c.Request["OCI"].(map[string]any)["Annotations"].(map[string]any)
+		if c.Allowed && c.Kind == "CreateContainerRequest" && ann["io.kubernetes.cri.container-type"] == "container" {
+			base = c.Request
+			break
+		}
+	}
+	pod := podOf(t, dir)
+	containers, err := Containers(pod, kataLock(t), DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	imageRe := containers[1].Annotations["io.kubernetes.cri.image-name"]
+	image := regexp.MustCompile(`\\(.)`).ReplaceAllString(strings.TrimSuffix(strings.TrimPrefix(imageRe, "^"), "$"), "$1")
+	withType := func(dest, typ string) map[string]any {
+		req := normalizeJSON(t, base)
+		oci := req["OCI"].(map[string]any)
+		oci["Annotations"].(map[string]any)["io.kubernetes.cri.image-name"] = image
+		found := false
+		for _, m := range oci["Mounts"].([]any) {
+			if mm := m.(map[string]any); mm["destination"] == dest {
+				mm["type_"], found = typ, true
+			}
+		}
+		if !found {
+			oci["Mounts"] = append(oci["Mounts"].([]any), map[string]any{"destination": dest, "type_": typ, "options": []any{"rbind", "rprivate", "rw"}, "source": "/run/kata-containers/shared/containers/x"})
+		}
+		return req
+	}
+	e := newEngine(t, renderT(t, Options{Profile: Workload, Containers: containers}), "CreateContainerRequest")
+	for _, tc := range []struct {
+		dest, typ string
+		allowed   bool
+	}{
+		{"/mnt/test", "bind", true},
+		{"/mnt/test", "local", true},
+		{"/mnt/test4", "local", true},
+		{"/mnt/test", "tmpfs", false},
+		{"/dev/termination-log", "bind", true},
+		{"/dev/termination-log", "local", false}, // not an emptyDir
+	} {
+		req := withType(tc.dest, tc.typ)
+		if ok, err := e.decide("CreateContainerRequest", req); err != nil || ok != tc.allowed {
+			m, _ := ExplainCreateContainer(containers, req)
+			t.Errorf("%s as %s: allowed=%v (%v), want %v: %s", tc.dest, tc.typ, ok, err, tc.allowed, m)
+		}
+		if m, differs := ExplainCreateContainer(containers, req); differs == tc.allowed || !tc.allowed && !strings.HasSuffix(m.Field, ".type_") {
+			t.Errorf("%s as %s: explanation %v", tc.dest, tc.typ, m)
+		}
+	}
+
+	// test-volume2 in memory: /mnt/test4 must stay a bind.
+	pod.Spec["volumes"].([]any)[1].(map[string]any)["emptyDir"] = map[string]any{"medium": "Memory"}
+	if ok, _ := e.decide("CreateContainerRequest", withType("/mnt/test4", "local")); !ok {
+		t.Error("on disk, /mnt/test4 as guest-local storage is refused")
+	}
+	memory, err := Containers(pod, kataLock(t), DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEngine(t, renderT(t, Options{Profile: Workload, Containers: memory}), "CreateContainerRequest")
+	if ok, _ := e.decide("CreateContainerRequest", withType("/mnt/test4", "local")); ok {
+		t.Error("a memory-backed emptyDir given as guest-local storage is allowed")
+	}
+	if ok, _ := e.decide("CreateContainerRequest", withType("/mnt/test", "local")); !ok {
+		t.Error("the disk-backed emptyDir beside it is refused")
+	}
+
+	// Privileged: /sys read-write (and the container's capabilities).
+	c := pod.Spec["containers"].([]any)[0].(map[string]any)
+	c["securityContext"].(map[string]any)["privileged"] = true
+	privileged, err := Containers(pod, kataLock(t), SettingsFor(RuntimeCRIO))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := privileged[1].Mounts["/sys"]; m.Access != "" || !slices.Contains(privileged[1].CgroupMountOptions, "rw") {
+		t.Errorf("privileged: /sys %+v, cgroup options %v", m, privileged[1].CgroupMountOptions)
+	}
+	if m := privileged[0].Mounts["/sys"]; m.Access != "ro" {
+		t.Errorf("the pause container's /sys %+v", m)
 	}
 }

@@ -71,7 +71,7 @@ func (*Generator) Generate(_ context.Context, in *render.Input, out *manifest.Se
 			// No document of its own: one per workload, below.
 			workloadProfiles[ref.Profile.Name] = true
 			if rt := p.Line().Cluster.ContainerRuntime; rt == policies.RuntimeCRIO {
-				in.Warn(ref.Path()+".policy.profile", "init-data profile %q: workload policies for CRI-O (release line %s) follow CRI-O's and OpenShift's sources (annotations, default capabilities, pause command), not requests seen from a kata agent on OpenShift, since none are published: before relying on them, check the first pods' requests with `cocogen policy explain <policy> <the agent's /tmp/policy.jsonl>`", ref.Profile.Name, p.Spec.Release)
+				in.Warn(ref.Path()+".policy.profile", "init-data profile %q: workload policies for CRI-O (release line %s) follow CRI-O's and OpenShift's sources (annotations, default capabilities, pause command, mounts), not requests seen from a kata agent on OpenShift, since none are published: before relying on them, check the first pods' requests with `cocogen policy explain <policy> <the agent's /tmp/policy.jsonl>`", ref.Profile.Name, p.Spec.Release)
 			}
 			continue
 		}

@@ -386,11 +386,16 @@ mounts_allowed(c, oci) if {
 
 mount_allowed(rules, m) if {
 	rule := rules[object.get(m, "destination", "")]
-	object.get(m, "type_", "") == rule.type
+	mount_type_ok(rule, object.get(m, "type_", ""))
 	opts := as_list(object.get(m, "options", []))
 	mount_access_ok(object.get(rule, "access", ""), opts)
 	mount_propagation_ok(object.get(rule, "propagation", null), opts)
 }
+
+mount_type_ok(rule, type_) if type_ == rule.type
+
+# A disk-backed emptyDir may come as kata's guest-local storage.
+mount_type_ok(rule, "local") if object.get(rule, "empty_dir", false) == true
 
 mount_access_ok(access, _) if access == ""
 

@@ -18,20 +18,27 @@
 # container joins the network namespace the first one joined; passthrough
 # GPUs (VFIO devices and their CDI annotations) only as many as the pod
 # spec's resource limits ask for; the cgroup mount only with the options
-# the runtime settings list (containerd); /proc and /sys paths the kubelet
+# the runtime settings list; /proc and /sys paths the kubelet
 # masks or makes read-only stay so, unless the pod spec makes the
 # container privileged or asks for procMount Unmasked (CRI-O's pause
 # container: not checked); mounts only at the destinations the runtime,
 # the pod spec's volumeMounts, the service account token, the termination
-# log and the image's volumes give the container, each once, of the
-# expected type, read-only where the pod spec says so, with private
+# log and the image's volumes give the container (on CRI-O also its own
+# /run/.containerenv, /run/secrets, /etc/passwd and /etc/group), each
+# once, of the expected type (a disk-backed emptyDir also as kata's
+# guest-local storage), read-only where the pod spec says so, with private
 # propagation unless the pod spec asks for another; devices only the pod
 # spec's volumeDevices besides its GPUs' VFIO devices (containerd; on
-# CRI-O mounts and devices other than VFIO are not checked).
+# CRI-O devices other than VFIO are not checked).
 #
 # What it does NOT check yet: where a mount comes from (its source and
 # the storages the agent sets up for it, e.g. which block device backs an
-# emptyDir), and the OCI version of the request.
+# emptyDir), and the OCI version of the request (the runtime's vendored
+# runtime-spec, 1.2.0 for CRI-O 1.32: it changes no field compared here).
+# Refused on CRI-O, as the runtime's mounts are known from its sources: a
+# FIPS node's crypto-policy mounts (the host would pick the containers'
+# crypto policy), systemd-mode containers' tmpfs mounts, image volumes
+# with image_volumes = "bind".
 # Environment values the pod spec cannot know (Secret values, service
 # links, resource quantities) are matched by name or form, never by value.
 #
