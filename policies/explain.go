@@ -68,7 +68,48 @@ func explainCreate(containers []Container, req map[string]any) (Mismatch, *Conta
 	if !differs {
 		m, differs = explainDevices(best, req)
 	}
+	if !differs {
+		m, differs = explainRoot(best, req)
+	}
 	return m, best, differs
+}
+
+// explainRoot mirrors root_matches: the root's read-only flag and the
+// image the guest pulls for it.
+func explainRoot(c *Container, req map[string]any) (Mismatch, bool) {
+	oci, _ := req["OCI"].(map[string]any)
+	root, _ := oci["Root"].(map[string]any)
+	if ro, _ := root["Readonly"].(bool); ro != c.RootReadonly {
+		return Mismatch{"OCI.Root.Readonly", ro, fmt.Sprintf("%v (readOnlyRootFilesystem)", c.RootReadonly)}, true
+	}
+	var pulls []map[string]any
+	for _, st := range list(req["storages"]) {
+		if sm, _ := st.(map[string]any); sm["driver"] == "image_guest_pull" {
+			pulls = append(pulls, sm)
+		}
+	}
+	id, _ := req["container_id"].(string)
+	rootfs := "/run/kata-containers/" + id + "/rootfs"
+	switch {
+	case len(pulls) == 0 && c.GuestPullRequired:
+		return Mismatch{"storages", "no image_guest_pull storage (the host would supply the root filesystem)", "the image pulled in the guest, one of " + show(c.ImageSources)}, true
+	case len(pulls) == 0:
+		return Mismatch{}, false
+	case len(pulls) > 1:
+		return Mismatch{"storages", fmt.Sprintf("%d image_guest_pull storages", len(pulls)), "one"}, true
+	}
+	p := pulls[0]
+	switch {
+	case p["fstype"] != "overlay":
+		return Mismatch{"storages[image_guest_pull].fstype", p["fstype"], "overlay"}, true
+	case !slices.Contains(c.ImageSources, fmt.Sprint(p["source"])):
+		return Mismatch{"storages[image_guest_pull].source", p["source"], "the image the guest pulls, one of " + show(c.ImageSources)}, true
+	case p["mount_point"] != rootfs:
+		return Mismatch{"storages[image_guest_pull].mount_point", p["mount_point"], rootfs + " (the container's own root)"}, true
+	case root["Path"] != rootfs:
+		return Mismatch{"OCI.Root.Path", root["Path"], rootfs + " (where the guest pulled the container's image)"}, true
+	}
+	return Mismatch{}, false
 }
 
 // vfioPrefix is where passthrough devices appear (policy_data.

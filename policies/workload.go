@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/distribution/reference"
+
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 
 	"github.com/cocogen/cocogen/pkg/imagelock"
@@ -66,6 +68,16 @@ type Container struct {
 	// CgroupMountOptions are the options its /sys/fs/cgroup mount may
 	// carry (null: not checked).
 	CgroupMountOptions []string `json:"cgroup_mount_options"`
+	// RootReadonly is the pod spec's readOnlyRootFilesystem (true for
+	// the pause container, whose root both runtimes make read-only).
+	RootReadonly bool `json:"root_readonly"`
+	// ImageSources are the image names the host may ask the guest to
+	// pull the container's root filesystem by (the source of its
+	// image_guest_pull storage: "pause" for the pause container, which
+	// the guest unpacks from its own image); GuestPullRequired refuses a
+	// container without one, whose root filesystem the host would supply.
+	ImageSources      []string `json:"image_sources"`
+	GuestPullRequired bool     `json:"guest_pull_required"`
 	// GPUs is the number of passthrough GPUs its resource limits ask for
 	// (nvidia.com/pgpu, as genpolicy reads them), 0 for the pause container.
 	GPUs int `json:"gpus"`
@@ -219,6 +231,10 @@ type Settings struct {
 	// EnvRegexes are environment entries the runtime may add to any
 	// container (service links, HOSTNAME).
 	EnvRegexes []string `json:"env_regexes"`
+	// GuestPullRequired: every container's root filesystem must be an
+	// image the guest pulls (an image_guest_pull storage), as on peer
+	// pods, which share no filesystem with the host.
+	GuestPullRequired bool `json:"guest_pull_required"`
 	// RuntimeMounts are the mounts the runtime gives every container,
 	// the pause container included; ContainerMounts those it adds to the
 	// others (the kubelet's /etc files). Volumes, the service account
@@ -409,7 +425,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	case pod.Name == "" && pod.GenerateName != "":
 		podRegex = regexp.QuoteMeta(pod.GenerateName) + generatedNameChars
 	}
-	base := Container{CgroupMountOptions: s.CgroupMountOptions}
+	base := Container{CgroupMountOptions: s.CgroupMountOptions, GuestPullRequired: s.GuestPullRequired}
 	podSC, _ := pod.Spec["securityContext"].(map[string]any)
 	sysctls := map[string]string{}
 	for k, v := range s.RuntimeSysctls {
@@ -441,6 +457,11 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	if v, ok := intField(podSC, "runAsGroup"); ok {
 		gid = v
 	}
+	pause.RootReadonly = true
+	// kata 3.25.0 src/runtime/virtcontainers/kata_agent.go
+	// handleImageGuestPullBlockVolume: the pause container's image is
+	// "pause", which the agent unpacks from the guest's own.
+	pause.ImageSources = []string{"pause"}
 	pause.Process = Process{Args: s.Pause.Args, Env: s.DefaultEnv, Cwd: "/", UID: uid, GID: gid,
 		AdditionalGIDs: additional(gid, podSC), Capabilities: s.DefaultCaps, NoNewPrivileges: true, EnvRegexes: []string{},
 		AnyUser: s.Pause.AnyUser && !userSet}
@@ -462,6 +483,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 			}
 			ctr.Annotations = identity{ctype: "container", name: ctr.Name, podRegex: podRegex, namespace: pod.Namespace,
 				image: pinnedReference(locked), imageName: imageName(locked)}.annotations(s.Runtime)
+			ctr.ImageSources = guestPullSources(locked, s.Runtime)
 			ctr.Source = fmt.Sprintf("spec.%s[%d] (%s, image %s)", field, i, ctr.Name, image)
 			out = append(out, ctr)
 		}
@@ -545,6 +567,7 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 			}
 		}
 	}
+	out.RootReadonly, _ = sc["readOnlyRootFilesystem"].(bool)
 	tty, _ := c["tty"].(bool)
 	out.Process = Process{Args: argv, Env: env, EnvRegexes: regexes, Cwd: cwd, UID: uid, GID: gid, AdditionalGIDs: groups,
 		Capabilities: caps, NoNewPrivileges: nnp, Terminal: tty}
@@ -573,6 +596,35 @@ func imageName(im *imagelock.Image) string {
 		name = name[:i]
 	}
 	return name + "@" + digest
+}
+
+// guestPullSources are the names the node's runtime gives the guest to
+// pull the locked image by: kata 3.25.0's shim takes the image_guest_pull
+// storage's source from the runtime's annotation
+// (src/runtime/virtcontainers/kata_agent.go handleImageGuestPullBlockVolume):
+//   - containerd: io.kubernetes.cri.image-name, name@digest (imageName);
+//   - CRI-O: io.kubernetes.cri-o.ImageName, "some name" of the image in
+//     the node's storage, normalized (cri-o v1.32.0 internal/storage/
+//     image.go parseImageNames): a tag name when the node knows one for
+//     that image, else a digest name. So the locked tag is allowed as
+//     well as the digest: the host cannot make the guest pull another
+//     repository or tag, but a tag the registry moves after locking is
+//     not caught here (an image signature policy catches it).
+func guestPullSources(im *imagelock.Image, runtime string) []string {
+	if runtime != RuntimeCRIO {
+		return []string{imageName(im)}
+	}
+	named, err := reference.ParseNormalizedNamed(im.Reference)
+	if err != nil {
+		return []string{imageName(im)} // the lock's references are validated; unreachable
+	}
+	repo := reference.TrimNamed(named).String()
+	_, digest, _ := strings.Cut(pinnedReference(im), "@")
+	out := []string{repo + "@" + digest}
+	if tagged, ok := named.(reference.Tagged); ok {
+		out = append(out, repo+":"+tagged.Tag())
+	}
+	return out
 }
 
 // environment is the container's expected environment: the image's (or

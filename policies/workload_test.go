@@ -190,45 +190,65 @@ func TestWorkloadOneByteDenies(t *testing.T) {
 	flip := func(s string) string { return s[:len(s)-1] + string(s[len(s)-1]^1) }
 	for _, tc := range []struct {
 		name, field string
-		change      func(oci map[string]any)
+		change      func(req map[string]any)
 	}{
-		{"command", "OCI.Process.Args", func(oci map[string]any) {
+		{"image pulled", "storages[image_guest_pull].source", func(req map[string]any) {
+			for _, st := range req["storages"].([]any) {
+				if sm := st.(map[string]any); sm["driver"] == "image_guest_pull" {
+					sm["source"] = flip(sm["source"].(string))
+				}
+			}
+		}},
+		{"image pulled elsewhere", "storages[image_guest_pull].mount_point", func(req map[string]any) {
+			for _, st := range req["storages"].([]any) {
+				if sm := st.(map[string]any); sm["driver"] == "image_guest_pull" {
+					sm["mount_point"] = flip(sm["mount_point"].(string))
+				}
+			}
+		}},
+		{"root read-only", "OCI.Root.Readonly", onOCI(func(oci map[string]any) {
+			oci["Root"].(map[string]any)["Readonly"] = true
+		})},
+		{"another container's root", "OCI.Root.Path", onOCI(func(oci map[string]any) {
+			oci["Root"].(map[string]any)["Path"] = "/run/kata-containers/gie/rootfs"
+		})},
+		{"command", "OCI.Process.Args", onOCI(func(oci map[string]any) {
 			args := oci["Process"].(map[string]any)["Args"].([]any)
 			args[0] = flip(args[0].(string))
-		}},
-		{"env value", "OCI.Process.Env[2]", func(oci map[string]any) {
+		})},
+		{"env value", "OCI.Process.Env[2]", onOCI(func(oci map[string]any) {
 			env := oci["Process"].(map[string]any)["Env"].([]any)
 			env[2] = flip(env[2].(string)) // TEST_VAR1=test-value1
-		}},
-		{"image", "OCI.Annotations[io.kubernetes.cri.image-name]", func(oci map[string]any) {
+		})},
+		{"image", "OCI.Annotations[io.kubernetes.cri.image-name]", onOCI(func(oci map[string]any) {
 			ann := oci["Annotations"].(map[string]any)
 			ann["io.kubernetes.cri.image-name"] = flip(ann["io.kubernetes.cri.image-name"].(string))
-		}},
-		{"uid", "OCI.Process.User.UID", func(oci map[string]any) {
+		})},
+		{"uid", "OCI.Process.User.UID", onOCI(func(oci map[string]any) {
 			oci["Process"].(map[string]any)["User"].(map[string]any)["UID"] = 3.0
-		}},
-		{"gid", "OCI.Process.User.GID", func(oci map[string]any) {
+		})},
+		{"gid", "OCI.Process.User.GID", onOCI(func(oci map[string]any) {
 			oci["Process"].(map[string]any)["User"].(map[string]any)["GID"] = 0.0
-		}},
-		{"additional gids", "OCI.Process.User.AdditionalGids", func(oci map[string]any) {
+		})},
+		{"additional gids", "OCI.Process.User.AdditionalGids", onOCI(func(oci map[string]any) {
 			oci["Process"].(map[string]any)["User"].(map[string]any)["AdditionalGids"] = []any{1.0, 0.0}
-		}},
-		{"no new privileges", "OCI.Process.NoNewPrivileges", func(oci map[string]any) {
+		})},
+		{"no new privileges", "OCI.Process.NoNewPrivileges", onOCI(func(oci map[string]any) {
 			oci["Process"].(map[string]any)["NoNewPrivileges"] = true
-		}},
-		{"capability", "OCI.Process.Capabilities.Bounding", func(oci map[string]any) {
+		})},
+		{"capability", "OCI.Process.Capabilities.Bounding", onOCI(func(oci map[string]any) {
 			caps := oci["Process"].(map[string]any)["Capabilities"].(map[string]any)
 			caps["Bounding"] = append(caps["Bounding"].([]any), "CAP_NET_ADMIN")
-		}},
-		{"container name", "OCI.Annotations[io.kubernetes.cri.container-name]", func(oci map[string]any) {
+		})},
+		{"container name", "OCI.Annotations[io.kubernetes.cri.container-name]", onOCI(func(oci map[string]any) {
 			ann := oci["Annotations"].(map[string]any)
 			ann["io.kubernetes.cri.container-name"] = flip(ann["io.kubernetes.cri.container-name"].(string))
-		}},
-		{"sandbox name", "OCI.Annotations[io.kubernetes.cri.sandbox-name]", func(oci map[string]any) {
+		})},
+		{"sandbox name", "OCI.Annotations[io.kubernetes.cri.sandbox-name]", onOCI(func(oci map[string]any) {
 			ann := oci["Annotations"].(map[string]any)
 			ann["io.kubernetes.cri.sandbox-name"] = flip(ann["io.kubernetes.cri.sandbox-name"].(string))
-		}},
-		{"masked path", "OCI.Linux.MaskedPaths", func(oci map[string]any) {
+		})},
+		{"masked path", "OCI.Linux.MaskedPaths", onOCI(func(oci map[string]any) {
 			linux := oci["Linux"].(map[string]any)
 			masked := linux["MaskedPaths"].([]any)
 			for i, p := range masked {
@@ -236,41 +256,41 @@ func TestWorkloadOneByteDenies(t *testing.T) {
 					masked[i] = flip(p.(string))
 				}
 			}
-		}},
-		{"read-only path", "OCI.Linux.ReadonlyPaths", func(oci map[string]any) {
+		})},
+		{"read-only path", "OCI.Linux.ReadonlyPaths", onOCI(func(oci map[string]any) {
 			linux := oci["Linux"].(map[string]any)
 			linux["ReadonlyPaths"] = linux["ReadonlyPaths"].([]any)[1:] // /proc/bus writable
-		}},
-		{"mount destination", "OCI.Mounts[0] (/usr/bin)", func(oci map[string]any) {
+		})},
+		{"mount destination", "OCI.Mounts[0] (/usr/bin)", onOCI(func(oci map[string]any) {
 			oci["Mounts"] = append([]any{map[string]any{"destination": "/usr/bin", "type_": "bind", "source": "/run/kata-containers/shared/containers/x", "options": []any{"rbind", "rprivate", "ro"}}}, oci["Mounts"].([]any)...)
-		}},
-		{"mount twice", "OCI.Mounts[12] (/var/run/secrets/kubernetes.io/serviceaccount)", func(oci map[string]any) {
+		})},
+		{"mount twice", "OCI.Mounts[12] (/var/run/secrets/kubernetes.io/serviceaccount)", onOCI(func(oci map[string]any) {
 			mounts := oci["Mounts"].([]any)
 			oci["Mounts"] = append(mounts, mounts[len(mounts)-1])
-		}},
-		{"read-only mount made writable", "OCI.Mounts[11] (/var/run/secrets/kubernetes.io/serviceaccount).options", func(oci map[string]any) {
+		})},
+		{"read-only mount made writable", "OCI.Mounts[11] (/var/run/secrets/kubernetes.io/serviceaccount).options", onOCI(func(oci map[string]any) {
 			for _, m := range oci["Mounts"].([]any) {
 				mm := m.(map[string]any)
 				if mm["destination"] == "/var/run/secrets/kubernetes.io/serviceaccount" {
 					mm["options"] = []any{"rbind", "rprivate", "rw"}
 				}
 			}
-		}},
-		{"device", "OCI.Linux.Devices[0].Path", func(oci map[string]any) {
+		})},
+		{"device", "OCI.Linux.Devices[0].Path", onOCI(func(oci map[string]any) {
 			oci["Linux"].(map[string]any)["Devices"] = []any{map[string]any{"Path": "/dev/vda", "Type": "b", "Major": 254.0, "Minor": 0.0}}
-		}},
-		{"mount propagation", "OCI.Mounts[11] (/var/run/secrets/kubernetes.io/serviceaccount).options", func(oci map[string]any) {
+		})},
+		{"mount propagation", "OCI.Mounts[11] (/var/run/secrets/kubernetes.io/serviceaccount).options", onOCI(func(oci map[string]any) {
 			for _, m := range oci["Mounts"].([]any) {
 				mm := m.(map[string]any)
 				if mm["destination"] == "/var/run/secrets/kubernetes.io/serviceaccount" {
 					mm["options"] = []any{"rbind", "rshared", "ro"}
 				}
 			}
-		}},
+		})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := normalizeJSON(t, base)
-			tc.change(req["OCI"].(map[string]any))
+			tc.change(req)
 			ok, err := e.decide("CreateContainerRequest", req)
 			if err != nil || ok {
 				t.Errorf("still allowed (%v)", err)
@@ -524,6 +544,42 @@ func TestWorkloadOnCRIO(t *testing.T) {
 			t.Errorf("%s changed: explanation %v", field, m)
 		}
 	}
+	// The image the guest pulls: CRI-O names it by a tag the node knows
+	// or by its digest (cri-o v1.32.0 internal/storage/image.go
+	// parseImageNames), normalized; nothing else, and a root the host
+	// supplies is refused.
+	pull := func(source string, keep bool) map[string]any {
+		r := normalizeJSON(t, req)
+		if keep {
+			guestPull(r, source)
+		} else {
+			r["storages"] = []any{}
+		}
+		return r
+	}
+	for source, allowed := range map[string]bool{
+		"ghcr.io/burgerdev/weird-images/gid@sha256:bdbb485bb9e3baf381a2957b9369b6051c6113097a5f8dcee27faff17624a2c0": true,
+		"ghcr.io/burgerdev/weird-images/gid:latest": true,
+		"ghcr.io/burgerdev/weird-images/gid:other":  false,
+		"ghcr.io/attacker/gid:latest":               false,
+		"pause":                                     false,
+	} {
+		r := pull(source, true)
+		if ok, err := e.decide("CreateContainerRequest", r); err != nil || ok != allowed {
+			t.Errorf("guest pull of %s: allowed=%v (%v), want %v", source, ok, err, allowed)
+		}
+		if m, differs := ExplainCreateContainer(containers, r); differs == allowed || !allowed && m.Field != "storages[image_guest_pull].source" {
+			t.Errorf("guest pull of %s: explanation %v", source, m)
+		}
+	}
+	r := pull("", false)
+	if ok, _ := e.decide("CreateContainerRequest", r); ok {
+		t.Error("a container whose root the host supplies passes the CRI-O policy")
+	}
+	if m, differs := ExplainCreateContainer(containers, r); !differs || m.Field != "storages" {
+		t.Errorf("without a guest pull: explanation %v", m)
+	}
+
 }
 
 // TestSettingsDropIns: the base settings are containerd's; the CRI-O
@@ -663,6 +719,7 @@ func TestWorkloadPauseOnCRIO(t *testing.T) {
 			"io.kubernetes.cri-o.Namespace":     ns,
 			"io.kubernetes.cri-o.SandboxName":   "k8s_" + name + "_" + ns + "_9c64c5bf-298f-46c4-ad63-e2270a2ff44c_0",
 		}
+		guestPull(req, "pause")
 		proc := req["OCI"].(map[string]any)["Process"].(map[string]any)
 		proc["Args"] = []any{"/usr/bin/pod"}
 		var caps []any
@@ -967,4 +1024,27 @@ func TestEmptyDirAsGuestLocalStorage(t *testing.T) {
 	if m := privileged[0].Mounts["/sys"]; m.Access != "ro" {
 		t.Errorf("the pause container's /sys %+v", m)
 	}
+}
+
+// guestPull gives a request the image_guest_pull storage kata's shim
+// sends when the runtime pulls in the guest (kata 3.25.0
+// src/runtime/virtcontainers/kata_agent.go handleImageGuestPullBlockVolume,
+// handleVirtualVolumeStorageObject), replacing any, with the OCI root at
+// its mount point.
+func guestPull(req map[string]any, source string) {
+	id, _ := req["container_id"].(string)
+	rootfs := "/run/kata-containers/" + id + "/rootfs"
+	var storages []any
+	for _, st := range list(req["storages"]) {
+		if st.(map[string]any)["driver"] != "image_guest_pull" {
+			storages = append(storages, st)
+		}
+	}
+	req["storages"] = append(storages, map[string]any{"driver": "image_guest_pull", "driver_options": []any{"image_guest_pull={}"}, "source": source, "fstype": "overlay", "options": []any{}, "mount_point": rootfs})
+	req["OCI"].(map[string]any)["Root"].(map[string]any)["Path"] = rootfs
+}
+
+// onOCI applies a change to a request's OCI spec.
+func onOCI(change func(oci map[string]any)) func(req map[string]any) {
+	return func(req map[string]any) { change(req["OCI"].(map[string]any)) }
 }

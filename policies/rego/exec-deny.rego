@@ -294,7 +294,35 @@ create_container_safe if {
 
 # The first expected container the request matches (two identical
 # containers are one as far as the policy can tell).
-bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req); other_devices_allowed(c, req)})
+bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req); other_devices_allowed(c, req); root_matches(c, req)})
+
+# The root filesystem: read-only as the pod spec says, and the image the
+# guest pulls for it (the source of the request's image_guest_pull
+# storage, which the agent pulls: kata 3.25.0 src/agent/src/storage/
+# image_pull_handler.rs) one of the container's image names, at the
+# container's own rootfs path (kata_agent.go
+# handleVirtualVolumeStorageObject), which is the OCI root. Without such
+# a storage the host supplies the root filesystem: refused where the
+# runtime pulls in the guest (guest_pull_required).
+root_matches(c, req) if {
+	object.get(req.OCI, ["Root", "Readonly"], false) == c.root_readonly
+	pulls := [s | some s in as_list(object.get(req, "storages", [])); object.get(s, "driver", "") == "image_guest_pull"]
+	image_pull_matches(c, req, pulls)
+}
+
+image_pull_matches(c, _, pulls) if {
+	count(pulls) == 0
+	c.guest_pull_required == false
+}
+
+image_pull_matches(c, req, pulls) if {
+	count(pulls) == 1
+	object.get(pulls[0], "fstype", "") == "overlay"
+	object.get(pulls[0], "source", "") in c.image_sources
+	rootfs := concat("", ["/run/kata-containers/", object.get(req, "container_id", ""), "/rootfs"])
+	object.get(pulls[0], "mount_point", "") == rootfs
+	object.get(req.OCI, ["Root", "Path"], "") == rootfs
+}
 
 # Passthrough GPUs (VFIO devices under policy_data.create_container.
 # vfio_prefix): a container gets them only if its pod spec asks for them

@@ -9,7 +9,13 @@
 # pod's namespace (read from the annotations the node's container runtime
 # writes: CRI-O's io.kubernetes.cri-o.* on OpenShift, containerd's
 # io.kubernetes.cri.* elsewhere), with the image (pinned by the image
-# lock), arguments, environment, working directory, user and groups,
+# lock; the image the guest pulls for its root filesystem, which is what
+# runs, is one of the locked image's names, and the root is the
+# container's own, read-only where the pod spec says so; on CRI-O, which
+# pulls in the guest on both lines, a root filesystem the host supplies
+# is refused; CRI-O may name the image by its locked tag, which a
+# registry could move after locking: an image signature policy catches
+# that), arguments, environment, working directory, user and groups,
 # capabilities, privilege escalation, terminal and sysctls cocogen derived
 # from the pod spec and the image (policy_data.containers). Each created
 # container is recorded in the agent's policy state (data.pstate, by
@@ -32,8 +38,9 @@
 # CRI-O devices other than VFIO are not checked).
 #
 # What it does NOT check yet: where a mount comes from (its source and
-# the storages the agent sets up for it, e.g. which block device backs an
-# emptyDir), and the OCI version of the request (the runtime's vendored
+# the storages other than the image's that the agent sets up for it,
+# e.g. which block device backs an emptyDir), and the OCI version of the
+# request (the runtime's vendored
 # runtime-spec, 1.2.0 for CRI-O 1.32: it changes no field compared here).
 # Refused on CRI-O, as the runtime's mounts are known from its sources: a
 # FIPS node's crypto-policy mounts (the host would pick the containers'
