@@ -552,6 +552,9 @@ func explainMounts(c *Container, oci map[string]any) (Mismatch, bool) {
 			}
 			return Mismatch{field + ".type_", typ, want}, true
 		}
+		if src, _ := mm["source"].(string); rule.SourceRegex != "" && !regexp.MustCompile(rule.SourceRegex).MatchString(src) {
+			return Mismatch{field + ".source", src, "a source matching " + rule.SourceRegex + " (the host's copy of what the destination names, the sandbox's shm, or the mount's own emptyDir)"}, true
+		}
 		opts := stringList(mm["options"])
 		from := ""
 		if rule.Source != "" {

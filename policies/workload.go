@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -108,6 +109,11 @@ type Mount struct {
 	// Propagation lists the propagation options the mount may carry
 	// (rprivate, rslave, rshared...); nil leaves them unchecked.
 	Propagation []string `json:"propagation"`
+	// SourceRegex is what the mount's source must match ("" for the
+	// runtime's kernel file systems, whose source is only a label): a
+	// bind never names guest-internal data but its own (see
+	// mountSourceRegex).
+	SourceRegex string `json:"source_regex,omitempty"`
 	// EmptyDir marks a disk-backed emptyDir volume, which kata's shim
 	// may also give as guest-local storage (type local) instead of a
 	// bind: it does unless disable_guest_empty_dir, as on peer pods
@@ -161,13 +167,13 @@ func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings,
 			}
 		}
 	}
-	diskEmptyDirs := map[string]bool{}
+	emptyDirs := map[string]string{} // volume name -> medium
 	for _, v := range list(pod.Spec["volumes"]) {
 		vm, _ := v.(map[string]any)
 		if ed, present := vm["emptyDir"]; present {
 			edm, _ := ed.(map[string]any) // emptyDir: {} or null
 			name, _ := vm["name"].(string)
-			diskEmptyDirs[name] = edm["medium"] != "Memory"
+			emptyDirs[name], _ = edm["medium"].(string)
 		}
 	}
 	private := []string{"rprivate"}
@@ -200,9 +206,56 @@ func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings,
 			prop = []string{"rprivate", "rshared"}
 		}
 		name, _ := m["name"].(string)
-		out[path] = Mount{Type: "bind", Access: access, Propagation: prop, Source: fmt.Sprintf("volumeMounts[%d] (volume %s)", i, name), EmptyDir: diskEmptyDirs[name]}
+		medium, emptyDir := emptyDirs[name]
+		mount := Mount{Type: "bind", Access: access, Propagation: prop, Source: fmt.Sprintf("volumeMounts[%d] (volume %s)", i, name), EmptyDir: emptyDir && medium != "Memory"}
+		switch {
+		case emptyDir && medium == "Memory":
+			mount.SourceRegex = "^" + regexp.QuoteMeta(ephemeralDir+name) + "$"
+		case emptyDir:
+			mount.SourceRegex = "^(?:" + localDirRegex + regexp.QuoteMeta(name) + "|" + blockStorageRegex + ")$"
+		}
+		out[path] = mount
 	}
+	withSources(out)
 	return out
+}
+
+// Where kata 3.25.0's shim puts what a container mounts, in the guest
+// (src/runtime/virtcontainers/kata_agent.go, fs_share_linux.go):
+//   - a file or directory the host has (hosts, resolv.conf, the token,
+//     ConfigMap and Secret volumes...) is copied or shared to
+//     <shared>/[passthrough/][watchable/]<container id>-<16 chars>-<base
+//     name of the destination> (ShareFile; genpolicy-settings.json
+//     common.sfprefix reads the 16 chars as [a-z0-9]);
+//   - /dev/shm is the sandbox's shm (handleShm);
+//   - a memory emptyDir is <sandbox>/ephemeral/<volume>
+//     (handleEphemeralStorage), a disk emptyDir <shared>/<sandbox id>/
+//     rootfs/local/<volume> (handleLocalStorage), or, in kata's block
+//     modes, a sandbox storage named by its device (genpolicy's cases).
+const (
+	ephemeralDir      = "/run/kata-containers/sandbox/ephemeral/"
+	shmSource         = "/run/kata-containers/sandbox/shm"
+	copiedRegex       = "^/run/kata-containers/shared/containers/(?:passthrough/)?(?:watchable/)?[^/]+-[a-z0-9]{16}-"
+	localDirRegex     = "/run/kata-containers/shared/containers/[0-9a-f]{64}/rootfs/local/"
+	blockStorageRegex = "/run/kata-containers/sandbox/storage/[A-Za-z0-9+/]+=*"
+)
+
+// withSources sets the source each bind mount must have unless it has
+// one: the sandbox's shm at /dev/shm, else the host's copy of what the
+// destination names. So a bind never brings guest-internal data (another
+// volume's storage, another container's root) to a container.
+func withSources(mounts map[string]Mount) {
+	for dest, m := range mounts {
+		if m.Type != "bind" || m.SourceRegex != "" {
+			continue
+		}
+		if dest == "/dev/shm" {
+			m.SourceRegex = "^" + regexp.QuoteMeta(shmSource) + "$"
+		} else {
+			m.SourceRegex = copiedRegex + regexp.QuoteMeta(path.Base(dest)) + "$"
+		}
+		mounts[dest] = m
+	}
 }
 
 // Settings are the runtime conventions the policy data is derived with
@@ -445,6 +498,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	pause.MaskedPaths, pause.ReadonlyPaths = s.Pause.MaskedPaths, s.Pause.ReadonlyPaths
 	if s.RuntimeMounts != nil {
 		pause.Mounts = maps.Clone(s.RuntimeMounts)
+		withSources(pause.Mounts)
 	}
 	if s.RuntimeDevices != nil {
 		pause.DevicePaths = slices.Clone(s.RuntimeDevices)

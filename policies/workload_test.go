@@ -957,7 +957,17 @@ func TestEmptyDirAsGuestLocalStorage(t *testing.T) {
 	}
 	imageRe := containers[1].Annotations["io.kubernetes.cri.image-name"]
 	image := regexp.MustCompile(`\\(.)`).ReplaceAllString(strings.TrimSuffix(strings.TrimPrefix(imageRe, "^"), "$"), "$1")
-	withType := func(dest, typ string) map[string]any {
+	// Sources as kata's shim gives them on peer pods (kata 3.25.0
+	// kata_agent.go handleLocalStorage, handleEphemeralStorage; fs_share
+	// ShareFile for copies).
+	const sandbox = "4bae4a8e74302a8edfe17424aff0b632cae893687f4d9ad2f2115666899f9a12"
+	local := func(volume string) string {
+		return "/run/kata-containers/shared/containers/" + sandbox + "/rootfs/local/" + volume
+	}
+	copied := func(name string) string {
+		return "/run/kata-containers/shared/containers/" + sandbox + "-0123456789abcdef-" + name
+	}
+	withSource := func(dest, typ, source string) map[string]any {
 		req := normalizeJSON(t, base)
 		oci := req["OCI"].(map[string]any)
 		oci["Annotations"].(map[string]any)["io.kubernetes.cri.image-name"] = image
@@ -965,12 +975,26 @@ func TestEmptyDirAsGuestLocalStorage(t *testing.T) {
 		for _, m := range oci["Mounts"].([]any) {
 			if mm := m.(map[string]any); mm["destination"] == dest {
 				mm["type_"], found = typ, true
+				if source != "" {
+					mm["source"] = source
+				}
 			}
 		}
 		if !found {
-			oci["Mounts"] = append(oci["Mounts"].([]any), map[string]any{"destination": dest, "type_": typ, "options": []any{"rbind", "rprivate", "rw"}, "source": "/run/kata-containers/shared/containers/x"})
+			oci["Mounts"] = append(oci["Mounts"].([]any), map[string]any{"destination": dest, "type_": typ, "options": []any{"rbind", "rprivate", "rw"}, "source": source})
 		}
 		return req
+	}
+	withType := func(dest, typ string) map[string]any {
+		switch {
+		case typ == "local" && dest == "/mnt/test4":
+			return withSource(dest, typ, local("test-volume2"))
+		case typ == "local":
+			return withSource(dest, typ, local("test-volume"))
+		case dest == "/dev/termination-log":
+			return withSource(dest, typ, copied("termination-log"))
+		}
+		return withSource(dest, typ, "")
 	}
 	e := newEngine(t, renderT(t, Options{Profile: Workload, Containers: containers}), "CreateContainerRequest")
 	for _, tc := range []struct {
@@ -991,6 +1015,23 @@ func TestEmptyDirAsGuestLocalStorage(t *testing.T) {
 		}
 		if m, differs := ExplainCreateContainer(containers, req); differs == tc.allowed || !tc.allowed && !strings.HasSuffix(m.Field, ".type_") {
 			t.Errorf("%s as %s: explanation %v", tc.dest, tc.typ, m)
+		}
+	}
+
+	// A mount's source is its own: another volume's storage, another
+	// container's root or a guest path are refused.
+	for _, tc := range []struct{ dest, typ, source string }{
+		{"/mnt/test", "local", local("test-volume2")},
+		{"/mnt/test", "bind", "/run/kata-containers/" + sandbox + "/rootfs"},
+		{"/dev/termination-log", "bind", copied("hosts")},
+		{"/dev/termination-log", "bind", "/run/confidential-containers/cdh"},
+	} {
+		req := withSource(tc.dest, tc.typ, tc.source)
+		if ok, _ := e.decide("CreateContainerRequest", req); ok {
+			t.Errorf("%s from %s: allowed", tc.dest, tc.source)
+		}
+		if m, differs := ExplainCreateContainer(containers, req); !differs || !strings.HasSuffix(m.Field, ".source") {
+			t.Errorf("%s from %s: explanation %v", tc.dest, tc.source, m)
 		}
 	}
 

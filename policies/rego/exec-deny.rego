@@ -400,7 +400,8 @@ container_matches(c, oci) if {
 # give the container, each once, of the expected type, read-only where the
 # pod spec says so, with the expected propagation (genpolicy compares
 # mounts likewise: kata 3.25.0 src/tools/genpolicy/rules.rego
-# allow_mount). Sources and storages are not compared.
+# allow_mount), from the source the shim gives it (mount_source_ok).
+# Storages other than the image's are not compared.
 mounts_allowed(c, _) if is_null(object.get(c, "mounts", null))
 
 mounts_allowed(c, oci) if {
@@ -415,6 +416,7 @@ mounts_allowed(c, oci) if {
 mount_allowed(rules, m) if {
 	rule := rules[object.get(m, "destination", "")]
 	mount_type_ok(rule, object.get(m, "type_", ""))
+	mount_source_ok(object.get(rule, "source_regex", ""), object.get(m, "source", ""))
 	opts := as_list(object.get(m, "options", []))
 	mount_access_ok(object.get(rule, "access", ""), opts)
 	mount_propagation_ok(object.get(rule, "propagation", null), opts)
@@ -424,6 +426,16 @@ mount_type_ok(rule, type_) if type_ == rule.type
 
 # A disk-backed emptyDir may come as kata's guest-local storage.
 mount_type_ok(rule, "local") if object.get(rule, "empty_dir", false) == true
+
+# A bind's source: the host's copy of what its destination names, the
+# sandbox's shm, or its own emptyDir volume; never guest-internal data of
+# another volume or container.
+mount_source_ok(re, _) if re == ""
+
+mount_source_ok(re, source) if {
+	re != ""
+	regex.match(re, source)
+}
 
 mount_access_ok(access, _) if access == ""
 

@@ -32,15 +32,18 @@
 # log and the image's volumes give the container (on CRI-O also its own
 # /run/.containerenv, /run/secrets, /etc/passwd and /etc/group), each
 # once, of the expected type (a disk-backed emptyDir also as kata's
-# guest-local storage), read-only where the pod spec says so, with private
-# propagation unless the pod spec asks for another; devices only the pod
+# guest-local storage), from its own source (a bind from the host's copy
+# of what its destination names, the sandbox's shm, or its own emptyDir
+# volume: never another volume's storage, another container's root or
+# other guest-internal data), read-only where the pod spec says so, with
+# private propagation unless the pod spec asks for another; devices only the pod
 # spec's volumeDevices besides its GPUs' VFIO devices (containerd; on
 # CRI-O devices other than VFIO are not checked).
 #
-# What it does NOT check yet: where a mount comes from (its source and
-# the storages other than the image's that the agent sets up for it,
-# e.g. which block device backs an emptyDir), and the OCI version of the
-# request (the runtime's vendored
+# What it does NOT check yet: the storages other than the image's that
+# the agent sets up for a container's mounts (in kata's block modes,
+# which device backs which emptyDir; peer pods have no block devices),
+# and the OCI version of the request (the runtime's vendored
 # runtime-spec, 1.2.0 for CRI-O 1.32: it changes no field compared here).
 # Refused on CRI-O, as the runtime's mounts are known from its sources: a
 # FIPS node's crypto-policy mounts (the host would pick the containers'
