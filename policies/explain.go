@@ -183,6 +183,9 @@ func explainDevices(c *Container, req map[string]any) (Mismatch, bool) {
 }
 
 func explainContainer(c *Container, oci map[string]any) (Mismatch, bool) {
+	if v, _ := oci["Version"].(string); c.OCIVersions != nil && !slices.Contains(c.OCIVersions, v) {
+		return Mismatch{"OCI.Version", v, "one of " + show(c.OCIVersions) + " (the OCI versions the node's container runtime writes)"}, true
+	}
 	ann, _ := oci["Annotations"].(map[string]any)
 	for _, key := range slices.Sorted(maps.Keys(c.Annotations)) {
 		if v, _ := ann[key].(string); !regexp.MustCompile(c.Annotations[key]).MatchString(v) {

@@ -79,6 +79,9 @@ type Container struct {
 	// container without one, whose root filesystem the host would supply.
 	ImageSources      []string `json:"image_sources"`
 	GuestPullRequired bool     `json:"guest_pull_required"`
+	// OCIVersions are the OCI spec versions the runtime writes (null:
+	// not checked).
+	OCIVersions []string `json:"oci_versions"`
 	// GPUs is the number of passthrough GPUs its resource limits ask for
 	// (nvidia.com/pgpu, as genpolicy reads them), 0 for the pause container.
 	GPUs int `json:"gpus"`
@@ -288,6 +291,10 @@ type Settings struct {
 	// image the guest pulls (an image_guest_pull storage), as on peer
 	// pods, which share no filesystem with the host.
 	GuestPullRequired bool `json:"guest_pull_required"`
+	// OCIVersions are the OCI runtime spec versions the node's runtime
+	// writes (its vendored runtime-spec; a list when the release line's
+	// platforms ship several runtime releases); nil leaves them unchecked.
+	OCIVersions []string `json:"oci_versions"`
 	// RuntimeMounts are the mounts the runtime gives every container,
 	// the pause container included; ContainerMounts those it adds to the
 	// others (the kubelet's /etc files). Volumes, the service account
@@ -478,7 +485,7 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 	case pod.Name == "" && pod.GenerateName != "":
 		podRegex = regexp.QuoteMeta(pod.GenerateName) + generatedNameChars
 	}
-	base := Container{CgroupMountOptions: s.CgroupMountOptions, GuestPullRequired: s.GuestPullRequired}
+	base := Container{CgroupMountOptions: s.CgroupMountOptions, GuestPullRequired: s.GuestPullRequired, OCIVersions: s.OCIVersions}
 	podSC, _ := pod.Spec["securityContext"].(map[string]any)
 	sysctls := map[string]string{}
 	for k, v := range s.RuntimeSysctls {

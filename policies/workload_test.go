@@ -435,6 +435,9 @@ func crioRequest(t *testing.T, req map[string]any, image string) map[string]any 
 		pc[set] = caps
 	}
 	out["OCI"].(map[string]any)["Mounts"] = crioMounts(out["OCI"].(map[string]any)["Mounts"].([]any))
+	// cri-o v1.32.0 vendors runtime-spec v1.2.0, which runtime-tools'
+	// generator writes as the version.
+	out["OCI"].(map[string]any)["Version"] = "1.2.0"
 	return out
 }
 
@@ -513,6 +516,7 @@ func TestWorkloadOnCRIO(t *testing.T) {
 		"OCI.Annotations[io.kubernetes.cri-o.Image]": func(oci map[string]any) {
 			oci["Annotations"].(map[string]any)["io.kubernetes.cri-o.Image"] = strings.Replace(image, "bdbb", "bdbc", 1)
 		},
+		"OCI.Version": func(oci map[string]any) { oci["Version"] = "1.1.0" },
 		"OCI.Annotations[io.kubernetes.cri-o.Name]": func(oci map[string]any) {
 			ann := oci["Annotations"].(map[string]any)
 			ann["io.kubernetes.cri-o.Name"] = strings.Replace(ann["io.kubernetes.cri-o.Name"].(string), "_gid_", "_gie_", 1)
@@ -720,6 +724,7 @@ func TestWorkloadPauseOnCRIO(t *testing.T) {
 			"io.kubernetes.cri-o.SandboxName":   "k8s_" + name + "_" + ns + "_9c64c5bf-298f-46c4-ad63-e2270a2ff44c_0",
 		}
 		guestPull(req, "pause")
+		req["OCI"].(map[string]any)["Version"] = "1.2.0"
 		proc := req["OCI"].(map[string]any)["Process"].(map[string]any)
 		proc["Args"] = []any{"/usr/bin/pod"}
 		var caps []any

@@ -296,6 +296,12 @@ create_container_safe if {
 # containers are one as far as the policy can tell).
 bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req); other_devices_allowed(c, req); root_matches(c, req)})
 
+# The OCI version the runtime writes (genpolicy compares it too: kata
+# 3.25.0 src/tools/genpolicy/rules.rego allow_create_container_input).
+oci_version_ok(versions, _) if is_null(versions)
+
+oci_version_ok(versions, v) if v in versions
+
 # The root filesystem: read-only as the pod spec says, and the image the
 # guest pulls for it (the source of the request's image_guest_pull
 # storage, which the agent pulls: kata 3.25.0 src/agent/src/storage/
@@ -380,6 +386,7 @@ container_state_ops(id, _) := [] if id == ""
 container_state_ops(id, i) := [{"op": "add", "path": concat("", ["/pstate/", container_state_key(id)]), "value": i}] if id != ""
 
 container_matches(c, oci) if {
+	oci_version_ok(object.get(c, "oci_versions", null), object.get(oci, "Version", ""))
 	ann := object.get(oci, "Annotations", {})
 	every key, re in c.annotations {
 		regex.match(re, object.get(ann, key, ""))

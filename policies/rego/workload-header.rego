@@ -40,11 +40,11 @@
 # spec's volumeDevices besides its GPUs' VFIO devices (containerd; on
 # CRI-O devices other than VFIO are not checked).
 #
+# The request's OCI version must be one the node's runtime writes.
+#
 # What it does NOT check yet: the storages other than the image's that
 # the agent sets up for a container's mounts (in kata's block modes,
-# which device backs which emptyDir; peer pods have no block devices),
-# and the OCI version of the request (the runtime's vendored
-# runtime-spec, 1.2.0 for CRI-O 1.32: it changes no field compared here).
+# which device backs which emptyDir; peer pods have no block devices).
 # Refused on CRI-O, as the runtime's mounts are known from its sources: a
 # FIPS node's crypto-policy mounts (the host would pick the containers'
 # crypto policy), systemd-mode containers' tmpfs mounts, image volumes
