@@ -329,8 +329,12 @@ func PolicyData(policy string) (map[string]any, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("not a cocogen agent policy: no policy_data statement")
 	}
+	text, err := joinLongStrings(policy[i+1+len(policyDataPrefix):])
+	if err != nil {
+		return nil, err
+	}
 	var data map[string]any
-	if err := json.Unmarshal([]byte(policy[i+1+len(policyDataPrefix):]), &data); err != nil {
+	if err := json.Unmarshal([]byte(text), &data); err != nil {
 		return nil, fmt.Errorf("policy_data is not JSON: %w", err)
 	}
 	return data, nil
@@ -363,6 +367,8 @@ type Explainer struct {
 	}
 	// created maps container ids to containers, once Track is on.
 	created map[string]int
+	// policy is the policy's text.
+	policy string
 	// defaults are the policy's `default Kind := bool` decisions; ruled
 	// the requests it decides with a rule (explain_host.go).
 	defaults, ruled map[string]bool
@@ -374,7 +380,7 @@ func NewExplainer(policy string) (*Explainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &Explainer{data: data}
+	x := &Explainer{data: data, policy: policy}
 	x.defaults, x.ruled = policyDecisions(policy)
 	raw, _ := json.Marshal(data["containers"])
 	if err := json.Unmarshal(raw, &x.containers); err != nil {

@@ -75,6 +75,15 @@ func (x *Explainer) explainHost(kind string, req map[string]any) (Explanation, b
 		m = x.explainInterface(req)
 	case "AddARPNeighborsRequest":
 		m = x.explainNeighbors(req)
+	case "SetPolicyRequest":
+		// The rule PinSetPolicy adds: only the pinned replacement.
+		pinned, ok := pinnedPolicy(x.policy)
+		if !ok {
+			return Explanation{}, false
+		}
+		if got, _ := req["policy"].(string); got != pinned {
+			m = &Mismatch{Field: "policy", Got: fmt.Sprintf("a policy of %d bytes", len(got)), Expected: fmt.Sprintf("the %d-byte policy this init-data pins (the profile's legacy policy annotation, byte for byte)", len(pinned))}
+		}
 	default:
 		return Explanation{}, false
 	}

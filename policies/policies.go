@@ -72,7 +72,9 @@ const policyDataPrefix = "policy_data := "
 
 // Render returns the full Rego text of the policy for opts. The text ends
 // with the statement `policy_data := {...}` whose value is a JSON object
-// (keys sorted, two-space indent) followed by a newline. The same options
+// (keys sorted, two-space indent; a string too long for regorus 0.9's
+// lines written as a concat of pieces, see lines.go) followed by a
+// newline. The same options
 // always give the same bytes: AllowedExec is sorted and deduplicated.
 func Render(opts Options) (string, error) {
 	profile := opts.Profile
@@ -128,7 +130,11 @@ func Render(opts Options) (string, error) {
 	if err := enc.Encode(data); err != nil { // Encode appends the final newline.
 		return "", fmt.Errorf("policies: encoding policy_data: %w", err)
 	}
-	return strings.TrimRight(rules, "\n") + "\n\n" + policyDataPrefix + buf.String(), nil
+	dataText, err := splitLongStrings(buf.String())
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(rules, "\n") + "\n\n" + policyDataPrefix + dataText, nil
 }
 
 func profileList() string {

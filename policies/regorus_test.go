@@ -96,7 +96,9 @@ func regorusVariants() map[string]Options {
 		"exec-deny-exec-allowed":  {AllowedExec: [][]string{{"/bin/sh", "-c", "true"}, {"cat", "/tmp/ready"}}},
 		"exec-deny-no-logs":       {AllowLogs: &no},
 		"exec-deny-stdin-allowed": {AllowStdin: true},
-		"debug":                   {Profile: Debug},
+		// A string too long for regorus 0.9's lines, split in policy_data.
+		"exec-deny-long-argv": {AllowedExec: [][]string{{"/bin/sh", "-c", strings.Repeat("echo ü; ", 400)}}},
+		"debug":               {Profile: Debug},
 	}
 }
 
@@ -164,9 +166,35 @@ func TestRegorusAgreesWithOPA(t *testing.T) {
 		t.Fatal(err)
 	}
 	variants["workload cri-o createcontainer/env_vars"] = Options{Profile: Workload, Containers: crioEnv}
-	for _, name := range slices.Sorted(maps.Keys(variants)) {
+	texts := map[string]string{}
+	for name, opts := range variants {
+		texts[name] = renderT(t, opts)
+	}
+	// The init-data policy that pins the legacy annotation's, and the
+	// SetPolicyRequests the shim could send with it.
+	replacement := texts["exec-deny"]
+	pinned, err := PinSetPolicy(replacement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts["exec-deny pinning its replacement"] = pinned
+	var setPolicy []agentRequest
+	for _, policy := range []string{replacement, replacement + " ", pinned} {
+		setPolicy = append(setPolicy, agentRequest{Kind: "SetPolicyRequest", Input: map[string]any{"policy": policy}})
+	}
+	seqs, names = append(seqs, setPolicy), append(names, "(SetPolicyRequests)")
+	var longExec []agentRequest
+	for _, argv := range regorusVariants()["exec-deny-long-argv"].AllowedExec {
+		input, err := fillDefaults("ExecProcessRequest", map[string]any{"process": map[string]any{"Args": anyStrings(argv)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		longExec = append(longExec, agentRequest{Kind: "ExecProcessRequest", Input: input})
+	}
+	seqs, names = append(seqs, longExec), append(names, "(an exec with a long argument)")
+	for _, name := range slices.Sorted(maps.Keys(texts)) {
 		t.Run(name, func(t *testing.T) {
-			policy := renderT(t, variants[name])
+			policy := texts[name]
 			e := newEngine(t, policy, append(agentRequests(), "AllowRequestsFailingPolicy")...)
 			opaFailures, err := e.decideRaw("AllowRequestsFailingPolicy")
 			if err != nil {
@@ -295,4 +323,12 @@ func mountRequests(t *testing.T) map[string][]map[string]any {
 		"(emptyDir as guest-local storage, as tmpfs)": {emptyDir("local"), emptyDir("tmpfs")},
 		"(CRI-O's mounts, one more)":                  {crio, elsewhere},
 	}
+}
+
+func anyStrings(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/cocogen/cocogen/pkg/manifest"
 	"github.com/cocogen/cocogen/pkg/render"
 	"github.com/cocogen/cocogen/pkg/spec"
+	"github.com/cocogen/cocogen/policies"
 )
 
 const podSpec = `
@@ -586,5 +587,49 @@ func TestWorkloadProfileNeedsTheLock(t *testing.T) {
 	}
 	if files == 0 {
 		t.Error("no readable workload documents under a/initdata/bound/x/")
+	}
+}
+
+// TestWorkloadLegacyPolicy: a workload profile with the legacy policy
+// annotation gives each workload the annotation with its own policy,
+// which its init-data's policy pins (the only SetPolicyRequest it
+// allows).
+func TestWorkloadLegacyPolicy(t *testing.T) {
+	doc := patternDoc("      - name: bound\n        annotations: {legacyPolicy: true}", group("a", "workloads", app("x", "apps/conflict", "bound")))
+	p := testkit.Load(t, doc)
+	repo := workloadsRepo()
+	repo["images.lock.yaml"] = &fstest.MapFile{Data: []byte("apiVersion: cocogen.dev/v1alpha1\nkind: ImageLock\nplatform: linux/amd64\nimages:\n" +
+		"- reference: quay.io/openshift/origin-hello-openshift\n  digest: sha256:" + strings.Repeat("ab", 32) + "\n  config: {entrypoint: [/hello]}\n")}
+	// The conflict app carries its own init-data annotation: override it.
+	p.Spec.InitData.Profiles[0].Annotations.Override = true
+	set, _, err := generate(t, p, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := find(set, "apps/a/x", "Pod", "mine")
+	if obj == nil {
+		t.Fatal("no workload")
+	}
+	meta := obj["metadata"].(map[string]any)["annotations"].(map[string]any)
+	replacement, err := base64.StdEncoding.DecodeString(meta[initdata.AnnotationPolicy].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := initdata.Find([]map[string]any{obj})[0]
+	toml, err := initdata.Decode(ann.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := initdata.Parse(toml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initPolicy := d.Data[initdata.DataPolicy]
+	if !strings.Contains(string(replacement), `"bind_containers": true`) || !strings.Contains(initPolicy, "pinned_policy := ") {
+		t.Fatalf("annotation: a workload policy %v; init-data pins it %v", strings.Contains(string(replacement), `"bind_containers": true`), strings.Contains(initPolicy, "pinned_policy := "))
+	}
+	e, err := policies.Explain(initPolicy, "SetPolicyRequest", map[string]any{"policy": string(replacement)})
+	if err != nil || !e.Allowed {
+		t.Errorf("the init-data's policy refuses the annotation's: %+v, %v", e, err)
 	}
 }

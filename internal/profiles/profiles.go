@@ -61,13 +61,22 @@ func build(p *spec.Pattern, ref spec.ProfileRef, opts policies.Options) (*Profil
 	if err != nil {
 		return nil, &spec.FieldError{Path: path + ".policy", Msg: err.Error()}
 	}
+	// With the legacy policy annotation the init-data's policy pins it:
+	// the shim sends it as a SetPolicyRequest, which only debug allows
+	// otherwise (policies.PinSetPolicy).
+	initRego := rego
+	if prof.Annotations.LegacyPolicy && opts.Profile != policies.Debug {
+		if initRego, err = policies.PinSetPolicy(rego); err != nil {
+			return nil, fmt.Errorf("init-data profile %q: %w", prof.Name, err)
+		}
+	}
 	doc := &initdata.Document{
 		Version:   initdata.Version,
 		Algorithm: prof.Algorithm,
 		Data: map[string]string{
 			initdata.DataAA:     AAConfig(kbs),
 			initdata.DataCDH:    CDHConfig(kbs, prof),
-			initdata.DataPolicy: rego,
+			initdata.DataPolicy: initRego,
 		},
 	}
 	for k, v := range prof.ExtraData {
@@ -92,7 +101,7 @@ func build(p *spec.Pattern, ref spec.ProfileRef, opts policies.Options) (*Profil
 	}
 	annotations := map[string]string{key: enc.Annotation}
 	if prof.Annotations.LegacyPolicy {
-		annotations[initdata.AnnotationPolicy] = base64.StdEncoding.EncodeToString([]byte(enc.Policy))
+		annotations[initdata.AnnotationPolicy] = base64.StdEncoding.EncodeToString([]byte(rego))
 	}
 	return &Profile{
 		Ref:                ref,

@@ -274,3 +274,43 @@ func TestBuildTooLarge(t *testing.T) {
 
 // policyDataPrefix starts the last statement of a rendered policy.
 const policyDataPrefix = "policy_data := "
+
+// TestLegacyPolicyIsPinned: with the legacy policy annotation, the agent
+// starts with the init-data's policy, which allows the shim's
+// SetPolicyRequest of the annotation's policy and no other; once
+// installed, that policy allows none.
+func TestLegacyPolicyIsPinned(t *testing.T) {
+	doc := strings.Replace(testPattern, "        policy: {profile: exec-deny}\n", "        policy: {profile: exec-deny}\n        annotations: {legacyPolicy: true}\n", 1)
+	p := testkit.Load(t, doc)
+	r, err := profiles.Build(p, ref(t, p, "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	annotation, err := base64.StdEncoding.DecodeString(r.Annotations[initdata.AnnotationPolicy])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(annotation) == r.Policy || !strings.Contains(r.Policy, "pinned_policy := ") {
+		t.Fatal("the init-data's policy does not pin the annotation's")
+	}
+	setPolicy := func(policy, text string) bool {
+		t.Helper()
+		q, err := rego.New(rego.Query("data.agent_policy.SetPolicyRequest"), rego.Module("policy.rego", policy),
+			rego.Input(map[string]any{"policy": text})).PrepareForEval(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := q.Eval(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed, _ := rs[0].Expressions[0].Value.(bool)
+		return allowed
+	}
+	if !setPolicy(r.Policy, string(annotation)) {
+		t.Error("the init-data's policy refuses the annotation's")
+	}
+	if setPolicy(r.Policy, string(annotation)+"\n# more") || setPolicy(string(annotation), string(annotation)) {
+		t.Error("another replacement is allowed")
+	}
+}

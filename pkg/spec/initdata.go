@@ -120,8 +120,10 @@ type InitDataAnnotations struct {
 	// reads it, so validation refuses it; it remains for lines that will.
 	LegacyName bool `json:"legacyName,omitempty"`
 	// LegacyPolicy also emits io.katacontainers.config.agent.policy (the
-	// base64 Rego). The kata shim sends it as a SetPolicyRequest, which the
-	// init-data policy must allow: only the debug profile does.
+	// base64 Rego). The kata shim sends it as a SetPolicyRequest; the
+	// init-data's policy then enforces the same rules and allows that one
+	// replacement, byte for byte (policies.PinSetPolicy), since the
+	// annotation is not measured. Debug allows any.
 	LegacyPolicy bool `json:"legacyPolicy,omitempty"`
 	// Override replaces init-data or policy annotations the application's
 	// own manifests already carry; without it such a conflict is an error.

@@ -91,9 +91,6 @@ func (v *validator) initDataOnLine(p *Pattern, line *release.Line, prof *InitDat
 	if prof.Annotations.LegacyName {
 		v.add(path+".annotations.legacyName", "the kata runtime of release line %s reads init-data only from %s", line.Name, line.InitData.Annotation)
 	}
-	if prof.Annotations.LegacyPolicy && prof.Policy.Profile != PolicyDebug {
-		v.add(path+".annotations.legacyPolicy", "the kata shim sends the policy annotation to the agent as a SetPolicyRequest, which the %s agent policy in this profile's init-data denies: the pod would never start (drop legacyPolicy; the init-data already carries the policy)", prof.Policy.Profile)
-	}
 }
 
 func (v *validator) initDataProfile(p *Pattern, prof *InitDataProfile, path string) {
