@@ -71,6 +71,9 @@ func explainCreate(containers []Container, req map[string]any) (Mismatch, *Conta
 	if !differs {
 		m, differs = explainRoot(best, req)
 	}
+	if !differs {
+		m, differs = explainStorages(best, req)
+	}
 	return m, best, differs
 }
 
@@ -110,6 +113,48 @@ func explainRoot(c *Container, req map[string]any) (Mismatch, bool) {
 		return Mismatch{"OCI.Root.Path", root["Path"], rootfs + " (where the guest pulled the container's image)"}, true
 	}
 	return Mismatch{}, false
+}
+
+// explainStorages mirrors storages_allowed.
+func explainStorages(c *Container, req map[string]any) (Mismatch, bool) {
+	if c.Storages == nil {
+		return Mismatch{}, false
+	}
+	points := map[string]bool{}
+	for i, st := range list(req["storages"]) {
+		sm, _ := st.(map[string]any)
+		field := fmt.Sprintf("storages[%d]", i)
+		point, _ := sm["mount_point"].(string)
+		if points[point] {
+			return Mismatch{field + ".mount_point", point, "a mount point no other storage of the request has"}, true
+		}
+		points[point] = true
+		if sm["driver"] == "image_guest_pull" {
+			continue
+		}
+		if !slices.ContainsFunc(c.Storages, func(r Storage) bool { return storageMatches(r, sm) }) {
+			want := "the image's, or the guest-local directory or tmpfs of one of the container's emptyDirs"
+			if len(c.Storages) == 0 {
+				want = "only the image's (the container mounts no emptyDir)"
+			}
+			return Mismatch{field, sm, want}, true
+		}
+	}
+	return Mismatch{}, false
+}
+
+func storageMatches(r Storage, s map[string]any) bool {
+	point, _ := s["mount_point"].(string)
+	if s["driver"] != r.Driver || s["source"] != r.Source || s["fstype"] != r.Fstype || !regexp.MustCompile(r.MountPoint).MatchString(point) ||
+		len(list(s["driver_options"])) > 0 || s["fs_group"] != nil {
+		return false
+	}
+	for _, o := range stringList(s["options"]) {
+		if !slices.Contains(r.Options, o) {
+			return false
+		}
+	}
+	return true
 }
 
 // vfioPrefix is where passthrough devices appear (policy_data.

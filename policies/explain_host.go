@@ -83,6 +83,8 @@ func (x *Explainer) explainHost(kind string, req map[string]any) (Explanation, b
 		}
 		if got, _ := req["policy"].(string); got != pinned {
 			m = &Mismatch{Field: "policy", Got: fmt.Sprintf("a policy of %d bytes", len(got)), Expected: fmt.Sprintf("the %d-byte policy this init-data pins (the profile's legacy policy annotation, byte for byte)", len(pinned))}
+		} else if len(x.created) > 0 {
+			m = &Mismatch{Field: "SetPolicyRequest", Got: fmt.Sprintf("after %d containers were created", len(x.created)), Expected: "before any container (a replacement would start with an empty policy state)"}
 		}
 	default:
 		return Explanation{}, false

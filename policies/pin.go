@@ -13,11 +13,13 @@ import (
 // 3.25.0 src/runtime/virtcontainers/kata_agent.go startSandbox); the
 // agent installs it if the policy in force allows the request
 // (src/agent/src/policy.rs do_set_policy), in place of the one the
-// init-data carried. The annotation is not measured, the init-data is.
+// init-data carried, with a new, empty policy state (policy/src/policy.rs
+// set_policy). The annotation is not measured, the init-data is.
 // So the init-data's policy pins the replacement: it enforces the very
 // same rules and allows exactly one SetPolicyRequest, the one whose
-// policy is the annotation's text, byte for byte, which itself allows
-// none. (The agent's regorus has no hash builtins, so the text itself is
+// policy is the annotation's text, byte for byte, and only before any
+// container exists (a replacement would forget them); the replacement
+// itself allows none. (The agent's regorus has no hash builtins, so the text itself is
 // pinned; a policy cannot contain its own text, so the two differ by
 // this rule.)
 
@@ -41,11 +43,26 @@ func PinSetPolicy(policy string) (string, error) {
 # policy below, byte for byte: these rules without this one (see
 # policies/pin.go in cocogen). One string per line of it, as newer
 # regorus refuses lines over 1024 columns.
-SetPolicyRequest if input.policy == pinned_policy
+SetPolicyRequest if {
+	input.policy == pinned_policy
+	# Before any container: a replacement starts with an empty state.
+	count(data.pstate) == 0
+}
 
 `)
 	b.WriteString(pinnedPolicyPrefix + "concat(\"\", [\n")
 	for _, piece := range pieces(policy, pieceBytes) {
+		// Trustee reads policy_data from the first "policy_data := {"
+		// of the policy (attestation-service v0.21.0 src/lib.rs
+		// extract_policy_data): the pinned copy must not have one.
+		for {
+			i := strings.Index(piece, policyDataPrefix)
+			if i < 0 {
+				break
+			}
+			b.WriteString("\t" + quoteJSON(piece[:i+len("policy_data")]) + ",\n")
+			piece = piece[i+len("policy_data"):]
+		}
 		b.WriteString("\t" + quoteJSON(piece) + ",\n")
 	}
 	b.WriteString("])\n\n")

@@ -1,7 +1,9 @@
 package policies
 
 import (
+	"encoding/json"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -113,5 +115,73 @@ func TestPolicyLines(t *testing.T) {
 	e := newEngine(t, pinned, "SetPolicyRequest")
 	if ok, err := e.decide("SetPolicyRequest", map[string]any{"policy": policy}); err != nil || !ok {
 		t.Errorf("SetPolicy of the pinned text: %v %v", ok, err)
+	}
+}
+
+// trusteePolicyData reads policy_data as Trustee's attestation service
+// does (v0.21.0 attestation-service/src/lib.rs extract_policy_data): the
+// JSON after the first "policy_data := {".
+func trusteePolicyData(t *testing.T, policy string) map[string]any {
+	t.Helper()
+	i := strings.Index(policy, "policy_data := {")
+	if i < 0 {
+		t.Fatal("Trustee finds no policy_data")
+	}
+	var data map[string]any
+	if err := json.Unmarshal([]byte(policy[i+len("policy_data := "):]), &data); err != nil {
+		t.Fatalf("Trustee cannot parse policy_data: %v", err)
+	}
+	return data
+}
+
+// TestTrusteeReadsPinnedPolicyData: the pinned copy hides its own
+// policy_data from Trustee, which reads the claims of the policy in
+// force.
+func TestTrusteeReadsPinnedPolicyData(t *testing.T) {
+	for _, opts := range []Options{{}, withContainers(Options{Profile: Workload}), {Profile: Debug}} {
+		policy := renderT(t, opts)
+		pinned, err := PinSetPolicy(policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := PolicyData(policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, text := range map[string]string{"plain": policy, "pinned": pinned} {
+			if got := trusteePolicyData(t, text); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %s: Trustee reads other policy_data", opts.Profile, name)
+			}
+		}
+	}
+}
+
+// TestPinnedSetPolicyOnlyFirst: the pinned replacement is allowed only
+// before any container exists, since the agent starts the replacement
+// with an empty policy state (kata 3.25.0 policy.rs set_policy).
+func TestPinnedSetPolicyOnlyFirst(t *testing.T) {
+	dir := "createcontainer/env_vars"
+	replacement := workloadPolicy(t, dir)
+	pinned, err := PinSetPolicy(replacement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, pinned, "SetPolicyRequest", "CreateContainerRequest")
+	set := map[string]any{"policy": replacement}
+	if ok, err := e.decide("SetPolicyRequest", set); err != nil || !ok {
+		t.Fatalf("before any container: %v %v", ok, err)
+	}
+	var created bool
+	for _, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+		if c.Allowed {
+			ok, err := e.decide("CreateContainerRequest", c.Request)
+			created = created || ok && err == nil
+		}
+	}
+	if !created {
+		t.Fatal("no container created")
+	}
+	if ok, _ := e.decide("SetPolicyRequest", set); ok {
+		t.Error("the replacement is allowed after containers were created")
 	}
 }

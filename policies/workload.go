@@ -82,6 +82,14 @@ type Container struct {
 	// OCIVersions are the OCI spec versions the runtime writes (null:
 	// not checked).
 	OCIVersions []string `json:"oci_versions"`
+	// Storages are the only storages, besides its image's, the agent may
+	// set up for the container (null: not checked): the guest-local
+	// directory or tmpfs of each emptyDir it mounts. The agent mounts
+	// any storage the host lists, at its mount point, and skips a later
+	// one at the same point (kata 3.25.0 src/agent/src/storage/mod.rs
+	// add_storages), so an unlisted one could put the host's files under
+	// a container's root or volume.
+	Storages []Storage `json:"storages"`
 	// GPUs is the number of passthrough GPUs its resource limits ask for
 	// (nvidia.com/pgpu, as genpolicy reads them), 0 for the pause container.
 	GPUs int `json:"gpus"`
@@ -100,6 +108,19 @@ type Container struct {
 	// GPUs' VFIO devices, the container may get (the pod spec's
 	// volumeDevices); null leaves devices other than VFIO unchecked.
 	DevicePaths []string `json:"device_paths"`
+}
+
+// Storage is a storage the agent may set up for a container, as kata
+// 3.25.0's shim describes an emptyDir (src/runtime/virtcontainers/
+// kata_agent.go handleLocalStorage, handleEphemeralStorage).
+type Storage struct {
+	Driver string `json:"driver"`
+	Source string `json:"source"`
+	Fstype string `json:"fstype"`
+	// MountPoint is an anchored regex.
+	MountPoint string `json:"mount_point"`
+	// Options are the options it may carry.
+	Options []string `json:"options"`
 }
 
 // Mount is what a mount at one destination must be.
@@ -210,6 +231,12 @@ func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings,
 		}
 		name, _ := m["name"].(string)
 		medium, emptyDir := emptyDirs[name]
+		if m["subPath"] != nil || m["subPathExpr"] != nil {
+			// The kubelet binds a subpath from its own directory, which
+			// the shim copies like any file (kata 3.25.0 mount.go
+			// isEmptyDir looks at the source's parent).
+			emptyDir = false
+		}
 		mount := Mount{Type: "bind", Access: access, Propagation: prop, Source: fmt.Sprintf("volumeMounts[%d] (volume %s)", i, name), EmptyDir: emptyDir && medium != "Memory"}
 		switch {
 		case emptyDir && medium == "Memory":
@@ -242,6 +269,46 @@ const (
 	localDirRegex     = "/run/kata-containers/shared/containers/[0-9a-f]{64}/rootfs/local/"
 	blockStorageRegex = "/run/kata-containers/sandbox/storage/[A-Za-z0-9+/]+=*"
 )
+
+// emptyDirStorages are the storages of the emptyDirs a container mounts
+// (without subPath): a guest-local directory (mode=0777) for a disk one,
+// a tmpfs for a memory one, named after the volume, with the pod's
+// fsGroup as fsgid when it sets one (the shim passes the host
+// directory's group).
+func emptyDirStorages(pod Pod, c map[string]any, podSC map[string]any) []Storage {
+	fsgid := []string{}
+	if g, ok := intField(podSC, "fsGroup"); ok {
+		fsgid = []string{fmt.Sprintf("fsgid=%d", g)}
+	}
+	media := map[string]string{}
+	for _, v := range list(pod.Spec["volumes"]) {
+		vm, _ := v.(map[string]any)
+		if ed, present := vm["emptyDir"]; present {
+			edm, _ := ed.(map[string]any)
+			name, _ := vm["name"].(string)
+			media[name], _ = edm["medium"].(string)
+		}
+	}
+	out := []Storage{}
+	seen := map[string]bool{}
+	for _, vm := range list(c["volumeMounts"]) {
+		m, _ := vm.(map[string]any)
+		name, _ := m["name"].(string)
+		medium, ok := media[name]
+		if !ok || seen[name] || m["subPath"] != nil || m["subPathExpr"] != nil {
+			continue
+		}
+		seen[name] = true
+		if medium == "Memory" {
+			out = append(out, Storage{Driver: "ephemeral", Source: "tmpfs", Fstype: "tmpfs",
+				MountPoint: "^" + regexp.QuoteMeta(ephemeralDir+name) + "$", Options: fsgid})
+		} else {
+			out = append(out, Storage{Driver: "local", Source: "local", Fstype: "local",
+				MountPoint: "^" + localDirRegex + regexp.QuoteMeta(name) + "$", Options: append([]string{"mode=0777"}, fsgid...)})
+		}
+	}
+	return out
+}
 
 // withSources sets the source each bind mount must have unless it has
 // one: the sandbox's shm at /dev/shm, else the host's copy of what the
@@ -291,6 +358,10 @@ type Settings struct {
 	// image the guest pulls (an image_guest_pull storage), as on peer
 	// pods, which share no filesystem with the host.
 	GuestPullRequired bool `json:"guest_pull_required"`
+	// StoragesChecked: a container's storages other than its image's
+	// must be those of its emptyDirs (as on peer pods, where the shim
+	// creates no other).
+	StoragesChecked bool `json:"storages_checked"`
 	// OCIVersions are the OCI runtime spec versions the node's runtime
 	// writes (its vendored runtime-spec; a list when the release line's
 	// platforms ship several runtime releases); nil leaves them unchecked.
@@ -519,6 +590,9 @@ func Containers(pod Pod, lock *imagelock.Lock, s Settings) ([]Container, error) 
 		gid = v
 	}
 	pause.RootReadonly = true
+	if s.StoragesChecked {
+		pause.Storages = []Storage{}
+	}
 	// kata 3.25.0 src/runtime/virtcontainers/kata_agent.go
 	// handleImageGuestPullBlockVolume: the pause container's image is
 	// "pause", which the agent unpacks from the guest's own.
@@ -614,6 +688,9 @@ func container(base Container, pod Pod, c map[string]any, im *imagelock.Image, p
 	}
 	if s.RuntimeMounts != nil {
 		out.Mounts = containerMounts(pod, c, im, s, privileged)
+	}
+	if s.StoragesChecked {
+		out.Storages = emptyDirStorages(pod, c, podSC)
 	}
 	if privileged && out.CgroupMountOptions != nil {
 		// ...and their cgroup mount rw, rslave on CRI-O.

@@ -576,6 +576,27 @@ func TestWorkloadOnCRIO(t *testing.T) {
 			t.Errorf("guest pull of %s: explanation %v", source, m)
 		}
 	}
+	// Storages other than the image's: the agent mounts whatever the host
+	// lists and skips a later one at the same mount point, so a storage
+	// at the container's root before the image's would replace it.
+	rootfs := "/run/kata-containers/" + req["container_id"].(string) + "/rootfs"
+	for name, st := range map[string]map[string]any{
+		"a host share at the root":   {"driver": "virtio-fs", "source": "kataShared", "fstype": "virtiofs", "mount_point": rootfs, "options": []any{}},
+		"a bind at the root":         {"driver": "local", "source": "local", "fstype": "local", "mount_point": rootfs, "options": []any{"mode=0777"}},
+		"an undeclared local volume": {"driver": "local", "source": "local", "fstype": "local", "mount_point": "/run/kata-containers/shared/containers/" + strings.Repeat("ab", 32) + "/rootfs/local/other", "options": []any{"mode=0777"}},
+		"a block device":             {"driver": "blk", "source": "0000:00:02.0", "fstype": "ext4", "mount_point": "/run/kata-containers/sandbox/storage/x", "options": []any{}},
+		"a second image at the root": {"driver": "image_guest_pull", "source": "ghcr.io/attacker/gid:latest", "fstype": "overlay", "mount_point": rootfs, "options": []any{}},
+	} {
+		r := normalizeJSON(t, req)
+		r["storages"] = append([]any{st}, r["storages"].([]any)...)
+		if ok, _ := e.decide("CreateContainerRequest", r); ok {
+			t.Errorf("%s: allowed", name)
+		}
+		if m, differs := ExplainCreateContainer(containers, r); !differs || !strings.HasPrefix(m.Field, "storages") {
+			t.Errorf("%s: explanation %v", name, m)
+		}
+	}
+
 	r := pull("", false)
 	if ok, _ := e.decide("CreateContainerRequest", r); ok {
 		t.Error("a container whose root the host supplies passes the CRI-O policy")
@@ -1093,4 +1114,66 @@ func guestPull(req map[string]any, source string) {
 // onOCI applies a change to a request's OCI spec.
 func onOCI(change func(oci map[string]any)) func(req map[string]any) {
 	return func(req map[string]any) { change(req["OCI"].(map[string]any)) }
+}
+
+// TestEmptyDirStoragesOnCRIO: on CRI-O the storages of a container are
+// its image's and its emptyDirs' only: a guest-local directory per disk
+// emptyDir it mounts, named after the volume, with the pod's fsGroup.
+func TestEmptyDirStoragesOnCRIO(t *testing.T) {
+	dir := "createcontainer/volumes/emptydir"
+	var base map[string]any
+	for _, c := range loadCases(t, dir)[dir+"/testcases.json"] {
+		ann, _ := c.Request["OCI"].(map[string]any)["Annotations"].(map[string]any)
+		if c.Allowed && c.Kind == "CreateContainerRequest" && ann["io.kubernetes.cri.container-type"] == "container" {
+			base = c.Request
+			break
+		}
+	}
+	pod := podOf(t, dir)
+	pod.Spec["securityContext"] = map[string]any{"fsGroup": 2000.0}
+	containers, err := Containers(pod, kataLock(t), SettingsFor(RuntimeCRIO))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := containers[1].Storages; len(got) != 2 || got[0].Driver != "local" || !slices.Equal(got[0].Options, []string{"mode=0777", "fsgid=2000"}) {
+		t.Fatalf("storages %+v", got)
+	}
+	image := "registry.k8s.io/pause:3.6@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db"
+	req := crioRequest(t, base, image)
+	for k, v := range req["OCI"].(map[string]any)["Annotations"].(map[string]any) {
+		if s, ok := v.(string); ok { // kata's case names no pod uid
+			req["OCI"].(map[string]any)["Annotations"].(map[string]any)[k] = strings.Replace(s, "__0", "_0273cad1-6eac-423a-bbf5-766fa24540e2_0", 1)
+		}
+	}
+	req["container_id"] = strings.Repeat("cd", 32)
+	req["OCI"].(map[string]any)["Process"].(map[string]any)["User"].(map[string]any)["AdditionalGids"] = []any{0.0, 2000.0} // fsGroup
+	req["storages"] = []any{}                                                                                               // kata's case has block-mode emptyDirs; peer pods have no block devices
+	guestPull(req, "registry.k8s.io/pause@sha256:3d380ca8864549e74af4b29c10f9cb0956236dfb01c40ca076fb6c37253234db")
+	e := newEngine(t, renderT(t, Options{Profile: Workload, Containers: containers}), "CreateContainerRequest")
+	local := func(volume string, opts ...any) map[string]any {
+		return map[string]any{"driver": "local", "source": "local", "fstype": "local", "options": opts,
+			"mount_point": "/run/kata-containers/shared/containers/" + strings.Repeat("ab", 32) + "/rootfs/local/" + volume}
+	}
+	for name, tc := range map[string]struct {
+		storages []any
+		allowed  bool
+	}{
+		"its emptyDirs":               {[]any{local("test-volume", "mode=0777", "fsgid=2000"), local("test-volume2", "mode=0777")}, true},
+		"another group":               {[]any{local("test-volume", "mode=0777", "fsgid=0")}, false},
+		"an undeclared volume":        {[]any{local("test-volume3", "mode=0777")}, false},
+		"one volume twice":            {[]any{local("test-volume", "mode=0777"), local("test-volume", "mode=0777")}, false},
+		"as tmpfs (it is on disk)":    {[]any{map[string]any{"driver": "ephemeral", "source": "tmpfs", "fstype": "tmpfs", "mount_point": "/run/kata-containers/sandbox/ephemeral/test-volume", "options": []any{}}}, false},
+		"with driver options (block)": {[]any{map[string]any{"driver": "local", "source": "local", "fstype": "local", "mount_point": local("test-volume")["mount_point"], "options": []any{}, "driver_options": []any{"encryption_key=ephemeral"}}}, false},
+	} {
+		r := normalizeJSON(t, req)
+		r["storages"] = append(r["storages"].([]any), tc.storages...)
+		ok, err := e.decide("CreateContainerRequest", r)
+		if err != nil || ok != tc.allowed {
+			m, _ := ExplainCreateContainer(containers, r)
+			t.Errorf("%s: allowed=%v (%v), want %v: %s", name, ok, err, tc.allowed, m)
+		}
+		if m, differs := ExplainCreateContainer(containers, r); differs == tc.allowed || !tc.allowed && !strings.HasPrefix(m.Field, "storages") {
+			t.Errorf("%s: explanation %v", name, m)
+		}
+	}
 }

@@ -102,6 +102,9 @@ func build(p *spec.Pattern, ref spec.ProfileRef, opts policies.Options) (*Profil
 	annotations := map[string]string{key: enc.Annotation}
 	if prof.Annotations.LegacyPolicy {
 		annotations[initdata.AnnotationPolicy] = base64.StdEncoding.EncodeToString([]byte(rego))
+		if n := len(enc.Annotation) + len(annotations[initdata.AnnotationPolicy]); n > initdata.MaxAnnotationSize {
+			return nil, &spec.FieldError{Path: path + ".annotations.legacyPolicy", Msg: fmt.Sprintf("the init-data and policy annotations are %d bytes together, above the Kubernetes limit of %d for all annotations of an object; drop legacyPolicy (the init-data carries the policy)", n, initdata.MaxAnnotationSize)}
+		}
 	}
 	return &Profile{
 		Ref:                ref,

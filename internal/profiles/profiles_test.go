@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	toml "github.com/pelletier/go-toml/v2"
 
 	"github.com/cocogen/cocogen/internal/profiles"
@@ -295,7 +296,10 @@ func TestLegacyPolicyIsPinned(t *testing.T) {
 	}
 	setPolicy := func(policy, text string) bool {
 		t.Helper()
+		// The agent's data: an empty policy state (kata 3.25.0
+		// src/agent/policy/src/policy.rs).
 		q, err := rego.New(rego.Query("data.agent_policy.SetPolicyRequest"), rego.Module("policy.rego", policy),
+			rego.Store(inmem.NewFromObject(map[string]any{"pstate": map[string]any{}})),
 			rego.Input(map[string]any{"policy": text})).PrepareForEval(context.Background())
 		if err != nil {
 			t.Fatal(err)

@@ -294,7 +294,40 @@ create_container_safe if {
 
 # The first expected container the request matches (two identical
 # containers are one as far as the policy can tell).
-bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req); other_devices_allowed(c, req); root_matches(c, req)})
+bound_container(req) := min({i | some i, c in policy_data.containers; container_matches(c, req.OCI); devices_match(c, req); other_devices_allowed(c, req); root_matches(c, req); storages_allowed(c, req)})
+
+# The storages besides the image's: only the container's emptyDirs'
+# (guest-local directories, tmpfs), each at its own mount point. The agent
+# mounts whatever storage the host lists and skips a later one at the
+# same point (kata 3.25.0 src/agent/src/storage/mod.rs add_storages), so
+# any other could put the host's files under the container's root or a
+# volume.
+storages_allowed(c, _) if is_null(object.get(c, "storages", null))
+
+storages_allowed(c, req) if {
+	not is_null(object.get(c, "storages", null))
+	storages := as_list(object.get(req, "storages", []))
+	count({p | some s in storages; p := object.get(s, "mount_point", "")}) == count(storages)
+	every s in storages {
+		storage_allowed(c.storages, s)
+	}
+}
+
+# The image's, which root_matches checks.
+storage_allowed(_, s) if object.get(s, "driver", "") == "image_guest_pull"
+
+storage_allowed(rules, s) if {
+	some rule in rules
+	object.get(s, "driver", "") == rule.driver
+	object.get(s, "source", "") == rule.source
+	object.get(s, "fstype", "") == rule.fstype
+	regex.match(rule.mount_point, object.get(s, "mount_point", ""))
+	count(as_list(object.get(s, "driver_options", []))) == 0
+	is_null(object.get(s, "fs_group", null))
+	every o in as_list(object.get(s, "options", [])) {
+		o in rule.options
+	}
+}
 
 # The OCI version the runtime writes (genpolicy compares it too: kata
 # 3.25.0 src/tools/genpolicy/rules.rego allow_create_container_input).

@@ -42,10 +42,13 @@
 #
 # The request's OCI version must be one the node's runtime writes.
 #
-# What it does NOT check yet: the storages other than the image's that
-# the agent sets up for a container's mounts (in kata's block modes,
-# which device backs which emptyDir; peer pods have no block devices).
-# Refused on CRI-O, as the runtime's mounts are known from its sources: a
+# What it does NOT check yet: with containerd, the storages other than
+# the image's (in kata's block modes, which device backs which emptyDir).
+# On CRI-O only the container's emptyDirs' storages are allowed besides
+# its image's. Refused on CRI-O (fail closed): an image the node also
+# knows under another tag or repository (CRI-O then names that one to the
+# guest), binds the shim does not copy (host /proc, /sys or device
+# paths), and, as the runtime's mounts are known from its sources: a
 # FIPS node's crypto-policy mounts (the host would pick the containers'
 # crypto policy), systemd-mode containers' tmpfs mounts, image volumes
 # with image_volumes = "bind".
