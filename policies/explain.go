@@ -412,8 +412,9 @@ type Explainer struct {
 	}
 	// created maps container ids to containers, once Track is on.
 	created map[string]int
-	// policy is the policy's text.
-	policy string
+	// pinned is the replacement the policy pins (PinSetPolicy), if any.
+	pinned    string
+	hasPinned bool
 	// defaults are the policy's `default Kind := bool` decisions; ruled
 	// the requests it decides with a rule (explain_host.go).
 	defaults, ruled map[string]bool
@@ -425,7 +426,8 @@ func NewExplainer(policy string) (*Explainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &Explainer{data: data, policy: policy}
+	x := &Explainer{data: data}
+	x.pinned, x.hasPinned = pinnedPolicy(policy)
 	x.defaults, x.ruled = policyDecisions(policy)
 	raw, _ := json.Marshal(data["containers"])
 	if err := json.Unmarshal(raw, &x.containers); err != nil {
@@ -462,7 +464,7 @@ func (x *Explainer) Explain(kind string, req map[string]any) (Explanation, error
 		// exec-deny: only the allow-listed argv vectors.
 		proc, _ := req["process"].(map[string]any)
 		args := stringList(proc["Args"])
-		out.Allowed = len(args) > 0 && slices.ContainsFunc(x.exec.Allowed, func(a []string) bool { return slices.Equal(a, args) })
+		out.Allowed = len(args) > 0 && x.allowedCommand(args)
 		if !out.Allowed {
 			out.Mismatch = &Mismatch{Field: "process.Args", Got: args, Expected: fmt.Sprintf("an allowed command %s (the init-data profile's policy.allowExec)", show(x.exec.Allowed))}
 		}
@@ -492,7 +494,7 @@ func (x *Explainer) Explain(kind string, req map[string]any) (Explanation, error
 	case "ExecProcessRequest":
 		proc, _ := req["process"].(map[string]any)
 		args := stringList(proc["Args"])
-		if slices.ContainsFunc(x.exec.Allowed, func(a []string) bool { return slices.Equal(a, args) }) {
+		if x.allowedCommand(args) {
 			out.Allowed = true
 			return out, nil
 		}
@@ -528,6 +530,12 @@ func (x *Explainer) Explain(kind string, req map[string]any) (Explanation, error
 		return Explanation{}, fmt.Errorf("the policy decides %s with a rule policy explain does not know", kind)
 	}
 	return out, nil
+}
+
+// allowedCommand reports an argv of the allow-list
+// (policy_data.exec_process.allowed_commands).
+func (x *Explainer) allowedCommand(args []string) bool {
+	return slices.ContainsFunc(x.exec.Allowed, func(a []string) bool { return slices.Equal(a, args) })
 }
 
 // explainExec compares an exec's process with its container's, as

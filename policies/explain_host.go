@@ -77,12 +77,11 @@ func (x *Explainer) explainHost(kind string, req map[string]any) (Explanation, b
 		m = x.explainNeighbors(req)
 	case "SetPolicyRequest":
 		// The rule PinSetPolicy adds: only the pinned replacement.
-		pinned, ok := pinnedPolicy(x.policy)
-		if !ok {
+		if !x.hasPinned {
 			return Explanation{}, false
 		}
-		if got, _ := req["policy"].(string); got != pinned {
-			m = &Mismatch{Field: "policy", Got: fmt.Sprintf("a policy of %d bytes", len(got)), Expected: fmt.Sprintf("the %d-byte policy this init-data pins (the profile's legacy policy annotation, byte for byte)", len(pinned))}
+		if got, _ := req["policy"].(string); got != x.pinned {
+			m = &Mismatch{Field: "policy", Got: fmt.Sprintf("a policy of %d bytes", len(got)), Expected: fmt.Sprintf("the %d-byte policy this init-data pins (the profile's legacy policy annotation, byte for byte)", len(x.pinned))}
 		} else if len(x.created) > 0 {
 			m = &Mismatch{Field: "SetPolicyRequest", Got: fmt.Sprintf("after %d containers were created", len(x.created)), Expected: "before any container (a replacement would start with an empty policy state)"}
 		}

@@ -136,7 +136,7 @@ type Mount struct {
 	// SourceRegex is what the mount's source must match ("" for the
 	// runtime's kernel file systems, whose source is only a label): a
 	// bind never names guest-internal data but its own (see
-	// mountSourceRegex).
+	// withSources).
 	SourceRegex string `json:"source_regex,omitempty"`
 	// EmptyDir marks a disk-backed emptyDir volume, which kata's shim
 	// may also give as guest-local storage (type local) instead of a
@@ -191,15 +191,7 @@ func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings,
 			}
 		}
 	}
-	emptyDirs := map[string]string{} // volume name -> medium
-	for _, v := range list(pod.Spec["volumes"]) {
-		vm, _ := v.(map[string]any)
-		if ed, present := vm["emptyDir"]; present {
-			edm, _ := ed.(map[string]any) // emptyDir: {} or null
-			name, _ := vm["name"].(string)
-			emptyDirs[name], _ = edm["medium"].(string)
-		}
-	}
+	emptyDirs := emptyDirMedia(pod)
 	private := []string{"rprivate"}
 	term, _ := c["terminationMessagePath"].(string)
 	if term == "" {
@@ -231,18 +223,13 @@ func containerMounts(pod Pod, c map[string]any, im *imagelock.Image, s Settings,
 		}
 		name, _ := m["name"].(string)
 		medium, emptyDir := emptyDirs[name]
-		if m["subPath"] != nil || m["subPathExpr"] != nil {
-			// The kubelet binds a subpath from its own directory, which
-			// the shim copies like any file (kata 3.25.0 mount.go
-			// isEmptyDir looks at the source's parent).
-			emptyDir = false
-		}
+		emptyDir = emptyDir && !subPath(m)
 		mount := Mount{Type: "bind", Access: access, Propagation: prop, Source: fmt.Sprintf("volumeMounts[%d] (volume %s)", i, name), EmptyDir: emptyDir && medium != "Memory"}
 		switch {
 		case emptyDir && medium == "Memory":
-			mount.SourceRegex = "^" + regexp.QuoteMeta(ephemeralDir+name) + "$"
+			mount.SourceRegex = "^" + ephemeralPath(name) + "$"
 		case emptyDir:
-			mount.SourceRegex = "^(?:" + localDirRegex + regexp.QuoteMeta(name) + "|" + blockStorageRegex + ")$"
+			mount.SourceRegex = "^(?:" + localPath(name) + "|" + blockStorageRegex + ")$"
 		}
 		out[path] = mount
 	}
@@ -280,35 +267,56 @@ func emptyDirStorages(pod Pod, c map[string]any, podSC map[string]any) []Storage
 	if g, ok := intField(podSC, "fsGroup"); ok {
 		fsgid = []string{fmt.Sprintf("fsgid=%d", g)}
 	}
-	media := map[string]string{}
-	for _, v := range list(pod.Spec["volumes"]) {
-		vm, _ := v.(map[string]any)
-		if ed, present := vm["emptyDir"]; present {
-			edm, _ := ed.(map[string]any)
-			name, _ := vm["name"].(string)
-			media[name], _ = edm["medium"].(string)
-		}
-	}
+	media := emptyDirMedia(pod)
 	out := []Storage{}
 	seen := map[string]bool{}
 	for _, vm := range list(c["volumeMounts"]) {
 		m, _ := vm.(map[string]any)
 		name, _ := m["name"].(string)
 		medium, ok := media[name]
-		if !ok || seen[name] || m["subPath"] != nil || m["subPathExpr"] != nil {
+		if !ok || seen[name] || subPath(m) {
 			continue
 		}
 		seen[name] = true
 		if medium == "Memory" {
 			out = append(out, Storage{Driver: "ephemeral", Source: "tmpfs", Fstype: "tmpfs",
-				MountPoint: "^" + regexp.QuoteMeta(ephemeralDir+name) + "$", Options: fsgid})
+				MountPoint: "^" + ephemeralPath(name) + "$", Options: fsgid})
 		} else {
 			out = append(out, Storage{Driver: "local", Source: "local", Fstype: "local",
-				MountPoint: "^" + localDirRegex + regexp.QuoteMeta(name) + "$", Options: append([]string{"mode=0777"}, fsgid...)})
+				MountPoint: "^" + localPath(name) + "$", Options: append([]string{"mode=0777"}, fsgid...)})
 		}
 	}
 	return out
 }
+
+// emptyDirMedia maps the pod's emptyDir volumes to their medium ("" on
+// disk, "Memory").
+func emptyDirMedia(pod Pod) map[string]string {
+	media := map[string]string{}
+	for _, v := range list(pod.Spec["volumes"]) {
+		vm, _ := v.(map[string]any)
+		if ed, present := vm["emptyDir"]; present {
+			edm, _ := ed.(map[string]any) // emptyDir: {} or null
+			name, _ := vm["name"].(string)
+			media[name], _ = edm["medium"].(string)
+		}
+	}
+	return media
+}
+
+// subPath reports a volumeMount of part of its volume: the kubelet binds
+// the subpath from its own directory, which the shim copies like any
+// file, not as the emptyDir (kata 3.25.0 mount.go isEmptyDir looks at
+// the source's parent).
+func subPath(volumeMount map[string]any) bool {
+	return volumeMount["subPath"] != nil || volumeMount["subPathExpr"] != nil
+}
+
+// ephemeralPath and localPath are regexes of where a memory and a disk
+// emptyDir volume are in the guest.
+func ephemeralPath(volume string) string { return regexp.QuoteMeta(ephemeralDir + volume) }
+
+func localPath(volume string) string { return localDirRegex + regexp.QuoteMeta(volume) }
 
 // withSources sets the source each bind mount must have unless it has
 // one: the sandbox's shm at /dev/shm, else the host's copy of what the

@@ -153,22 +153,12 @@ func (p *Pattern) PeerPodsInitData(g *ClusterGroup) *InitDataProfile {
 // spec order: those of its confidential applications and, for peer pods,
 // PeerPodsInitData.
 func (p *Pattern) GroupInitDataProfiles(g *ClusterGroup) []*InitDataProfile {
-	need := map[string]bool{}
-	for i := range g.Applications {
-		if c := g.Applications[i].Confidential; c != nil {
-			need[c.InitData] = true
-		}
-	}
-	if g.PeerPods() && g.Platform.Type != PlatformBareMetal {
-		if prof := p.PeerPodsInitData(g); prof != nil {
-			need[prof.Name] = true
-		}
-	}
 	var out []*InitDataProfile
 	for i := range p.Spec.InitData.Profiles {
+		prof := &p.Spec.InitData.Profiles[i]
 		// A workload profile's documents travel on the workloads.
-		if need[p.Spec.InitData.Profiles[i].Name] && p.Spec.InitData.Profiles[i].Policy.Profile != PolicyWorkload {
-			out = append(out, &p.Spec.InitData.Profiles[i])
+		if prof.Policy.Profile != PolicyWorkload && p.groupUsesProfile(g, prof.Name) {
+			out = append(out, prof)
 		}
 	}
 	return out
