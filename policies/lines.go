@@ -40,16 +40,24 @@ func splitLongStrings(text string) (string, error) {
 			return "", fmt.Errorf("policies: splitting a policy_data line: %w", err)
 		}
 		indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
-		b.WriteString(line[:start] + concatOpen + "\n")
-		for _, piece := range pieces(value, pieceBytes) {
-			b.WriteString(indent + "  " + quoteJSON(piece) + ",\n")
-		}
-		b.WriteString(indent + "])" + line[end:])
+		b.WriteString(line[:start])
+		writeConcat(&b, indent+"  ", indent, pieces(value, pieceBytes))
+		b.WriteString(line[end:])
 	}
 	return b.String(), nil
 }
 
-// joinLongStrings undoes splitLongStrings, giving JSON again.
+// writeConcat writes concat("", [parts]) with one quoted part per line
+// at partIndent and the closing "])" at closeIndent.
+func writeConcat(b *strings.Builder, partIndent, closeIndent string, parts []string) {
+	b.WriteString(concatOpen + "\n")
+	for _, part := range parts {
+		b.WriteString(partIndent + quoteJSON(part) + ",\n")
+	}
+	b.WriteString(closeIndent + "])")
+}
+
+// joinLongStrings undoes writeConcat, giving JSON strings again.
 func joinLongStrings(text string) (string, error) {
 	if !strings.Contains(text, concatOpen) {
 		return text, nil

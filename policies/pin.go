@@ -50,22 +50,25 @@ SetPolicyRequest if {
 }
 
 `)
-	b.WriteString(pinnedPolicyPrefix + "concat(\"\", [\n")
+	// Trustee reads policy_data from the first "policy_data := {" of the
+	// policy (attestation-service v0.21.0 src/lib.rs
+	// extract_policy_data): the pinned copy must not have one, so a
+	// piece is also cut after each "policy_data".
+	var parts []string
 	for _, piece := range pieces(policy, pieceBytes) {
-		// Trustee reads policy_data from the first "policy_data := {"
-		// of the policy (attestation-service v0.21.0 src/lib.rs
-		// extract_policy_data): the pinned copy must not have one.
 		for {
 			i := strings.Index(piece, policyDataPrefix)
 			if i < 0 {
 				break
 			}
-			b.WriteString("\t" + quoteJSON(piece[:i+len("policy_data")]) + ",\n")
+			parts = append(parts, piece[:i+len("policy_data")])
 			piece = piece[i+len("policy_data"):]
 		}
-		b.WriteString("\t" + quoteJSON(piece) + ",\n")
+		parts = append(parts, piece)
 	}
-	b.WriteString("])\n\n")
+	b.WriteString(pinnedPolicyPrefix)
+	writeConcat(&b, "\t", "", parts)
+	b.WriteString("\n\n")
 	b.WriteString(policy[i+1:])
 	return b.String(), nil
 }
@@ -92,20 +95,21 @@ func pieces(text string, max int) []string {
 
 // pinnedPolicy is the replacement a policy pins, if any.
 func pinnedPolicy(policy string) (string, bool) {
-	i := strings.Index(policy, "\n"+pinnedPolicyPrefix+"concat(\"\", [\n")
-	if i < 0 {
+	start := strings.Index(policy, "\n"+pinnedPolicyPrefix+concatOpen+"\n")
+	if start < 0 {
 		return "", false
 	}
-	var b strings.Builder
-	for _, line := range strings.Split(policy[i+1:], "\n")[1:] {
-		if line == "])" {
-			return b.String(), true
-		}
-		var piece string
-		if err := json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(line, "\t"), ",")), &piece); err != nil {
-			return "", false
-		}
-		b.WriteString(piece)
+	end := strings.Index(policy[start:], "\n])\n")
+	if end < 0 {
+		return "", false
 	}
-	return "", false
+	joined, err := joinLongStrings(policy[start+1 : start+end+4])
+	if err != nil {
+		return "", false
+	}
+	var text string
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(strings.TrimSpace(joined), pinnedPolicyPrefix)), &text); err != nil {
+		return "", false
+	}
+	return text, true
 }
