@@ -172,23 +172,18 @@ func storageMismatch(where string, allowed, s map[string]any) *Mismatch {
 
 // canonicalAbsolute mirrors canonical_absolute_path.
 func canonicalAbsolute(p string) bool {
-	if !strings.HasPrefix(p, "/") {
-		return false
-	}
-	for _, c := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
-		if c == "" || c == "." || c == ".." {
-			return false
-		}
-	}
-	return true
+	return strings.HasPrefix(p, "/") && canonicalComponents(strings.TrimPrefix(p, "/"))
 }
 
 // containedTarget mirrors contained_symlink_target.
 func containedTarget(t string) bool {
-	if t == "" || strings.HasPrefix(t, "/") {
-		return false
-	}
-	for _, c := range strings.Split(t, "/") {
+	return t != "" && !strings.HasPrefix(t, "/") && canonicalComponents(t)
+}
+
+// canonicalComponents: no empty, "." or ".." component
+// (non_canonical_components).
+func canonicalComponents(p string) bool {
+	for _, c := range strings.Split(p, "/") {
 		if c == "" || c == "." || c == ".." {
 			return false
 		}
